@@ -1,0 +1,164 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+PLACE_TYPES = [
+    ("city", "City / District"),
+    ("community", "Community"),
+    ("grid", "Grid"),
+    ("estate", "Estate"),
+    ("building", "Building"),
+]
+# which kinds of place may stand directly below which
+ALLOWED_PARENTS = {
+    "city": {False, "city"},
+    "community": {"city"},
+    "grid": {"community", "grid", "estate"},
+    "estate": {"community", "grid"},
+    "building": {"community", "grid", "estate"},
+}
+
+
+class CreditPlace(models.Model):
+    _name = "credit.place"
+    _description = "Credit Place"
+    _inherit = ["mail.thread"]
+    _parent_store = True
+    _order = "complete_name"
+    _rec_name = "complete_name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=False, tracking=True)
+    code = fields.Char(tracking=True)
+    place_type = fields.Selection(
+        PLACE_TYPES, string="Type", required=True, default="community", tracking=True
+    )
+    parent_id = fields.Many2one(
+        "credit.place",
+        string="Parent Place",
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+        tracking=True,
+    )
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("credit.place", "parent_id", string="Sub-places")
+    complete_name = fields.Char(
+        compute="_compute_complete_name", recursive=True, store=True
+    )
+    community_id = fields.Many2one(
+        "credit.place",
+        string="Community",
+        compute="_compute_community_id",
+        recursive=True,
+        store=True,
+        index=True,
+        help="The community this place belongs to (itself for a community).",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+    )
+    active = fields.Boolean(default=True)
+    partner_ids = fields.One2many(
+        "res.partner", "credit_place_id", string="Subjects living or based here"
+    )
+    subject_count = fields.Integer(compute="_compute_subject_count")
+    # Community policy (meaningful on communities only)
+    allow_deduction = fields.Boolean(
+        string="Allow Deductions",
+        default=True,
+        tracking=True,
+        help="Untick for communities whose principle is 'points are never deducted, "
+        "never reset' (积分不扣分,永远不清零): deduction rules and deduction lines "
+        "are then refused.",
+    )
+    points_expire = fields.Boolean(
+        string="Points Expire",
+        tracking=True,
+        help="Unspent points expire after the given number of months.",
+    )
+    expiry_months = fields.Integer(
+        string="Expire After (months)", default=24, tracking=True
+    )
+    household_points_mode = fields.Selection(
+        [("sum", "Sum of the members"), ("average", "Average per member")],
+        string="Household Points",
+        default="sum",
+        required=True,
+        help="How a household's points are derived from its members' balances.",
+    )
+
+    _sql_constraints = [
+        (
+            "code_company_uniq",
+            "unique(code, company_id)",
+            "A place code must be unique per company.",
+        ),
+        (
+            "expiry_months_positive",
+            "CHECK(expiry_months > 0)",
+            "Points must expire after at least one month.",
+        ),
+    ]
+
+    @api.depends("name", "parent_id.complete_name")
+    def _compute_complete_name(self):
+        for place in self:
+            if place.parent_id:
+                place.complete_name = f"{place.parent_id.complete_name} / {place.name}"
+            else:
+                place.complete_name = place.name
+
+    @api.depends("place_type", "parent_id.community_id")
+    def _compute_community_id(self):
+        for place in self:
+            if place.place_type == "community":
+                place.community_id = place
+            else:
+                place.community_id = place.parent_id.community_id
+
+    def _compute_subject_count(self):
+        counts = dict(
+            self.env["res.partner"]._read_group(
+                [("credit_place_id", "child_of", self.ids)],
+                ["credit_place_id"],
+                ["__count"],
+            )
+        )
+        for place in self:
+            place.subject_count = sum(
+                count
+                for sub, count in counts.items()
+                if sub.parent_path.startswith(place.parent_path or "/")
+            )
+
+    @api.constrains("parent_id")
+    def _check_parent(self):
+        if self._has_cycle():
+            raise ValidationError(_("A place cannot be inside itself."))
+
+    @api.constrains("parent_id", "place_type")
+    def _check_hierarchy(self):
+        labels = dict(self._fields["place_type"]._description_selection(self.env))
+        for place in self:
+            parent_type = place.parent_id.place_type or False
+            if parent_type not in ALLOWED_PARENTS[place.place_type]:
+                raise ValidationError(
+                    _(
+                        "A %(kind)s cannot be placed under %(parent)s. "
+                        "Use the hierarchy city → community → grid or estate → building.",
+                        kind=labels[place.place_type],
+                        parent=labels[parent_type] if parent_type else _("nothing"),
+                    )
+                )
+
+    def action_view_subjects(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("contacts.action_contacts")
+        action.update(
+            domain=[("credit_place_id", "child_of", self.id)],
+            context={"default_credit_place_id": self.id},
+        )
+        return action

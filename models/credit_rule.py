@@ -1,0 +1,199 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+CAP_PERIODS = ("day", "week", "month", "year")
+
+
+class CreditRule(models.Model):
+    _name = "credit.rule"
+    _description = "Credit Rule"
+    _inherit = ["mail.thread"]
+    _order = "category_id, sequence, code, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    code = fields.Char(required=True, tracking=True, index=True)
+    sequence = fields.Integer(default=10)
+    category_id = fields.Many2one(
+        "credit.rule.category",
+        string="Category",
+        required=True,
+        check_company=True,
+        tracking=True,
+        ondelete="restrict",
+    )
+    points = fields.Integer(
+        required=True,
+        tracking=True,
+        help="Points per grant: positive to award, negative to deduct.",
+    )
+    is_deduction = fields.Boolean(compute="_compute_is_deduction", store=True)
+    behaviour = fields.Char(
+        tracking=True,
+        help="A short key naming the behaviour this rule is about (e.g. 'elder-care'). "
+        "Rules about the same behaviour must not both add and deduct points.",
+    )
+    description = fields.Html(help="What qualifies, and what evidence is expected.")
+    subject_type = fields.Selection(
+        [
+            ("any", "People and organisations"),
+            ("person", "People"),
+            ("organisation", "Organisations"),
+        ],
+        string="Applies To",
+        default="any",
+        required=True,
+    )
+    cap_day = fields.Integer(string="Cap per Day", tracking=True)
+    cap_week = fields.Integer(string="Cap per Week", tracking=True)
+    cap_month = fields.Integer(string="Cap per Month", tracking=True)
+    cap_year = fields.Integer(string="Cap per Year", tracking=True)
+    evidence_required = fields.Boolean(tracking=True)
+    granter_group_ids = fields.Many2many(
+        "res.groups",
+        string="Who May Grant",
+        help="Only members of these groups may grant this rule by hand. "
+        "Empty: every credit staff member who can see the subject.",
+    )
+    date_from = fields.Date(string="Valid From", tracking=True)
+    date_to = fields.Date(string="Valid Until", tracking=True)
+    community_id = fields.Many2one(
+        "credit.place",
+        string="Community",
+        domain="[('place_type', '=', 'community')]",
+        check_company=True,
+        index=True,
+        tracking=True,
+        help="Leave empty for a rule that applies in every community.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    line_count = fields.Integer(compute="_compute_line_count", string="Ledger Lines")
+
+    _sql_constraints = [
+        ("points_not_zero", "CHECK(points <> 0)", "A rule must award or deduct points."),
+        (
+            "caps_positive",
+            "CHECK(COALESCE(cap_day, 0) >= 0 AND COALESCE(cap_week, 0) >= 0 "
+            "AND COALESCE(cap_month, 0) >= 0 AND COALESCE(cap_year, 0) >= 0)",
+            "Caps cannot be negative (0 means no cap).",
+        ),
+        (
+            "dates_ordered",
+            "CHECK(date_from IS NULL OR date_to IS NULL OR date_from <= date_to)",
+            "A rule's validity must end after it starts.",
+        ),
+    ]
+
+    @api.depends("points")
+    def _compute_is_deduction(self):
+        for rule in self:
+            rule.is_deduction = rule.points < 0
+
+    def _compute_line_count(self):
+        counts = dict(
+            self.env["credit.ledger.line"]._read_group(
+                [("rule_id", "in", self.ids)], ["rule_id"], ["__count"]
+            )
+        )
+        for rule in self:
+            rule.line_count = counts.get(rule, 0)
+
+    @api.depends("code", "name")
+    def _compute_display_name(self):
+        for rule in self:
+            rule.display_name = f"[{rule.code}] {rule.name}" if rule.code else rule.name
+
+    @api.constrains("code", "community_id", "company_id")
+    def _check_code_unique(self):
+        for rule in self:
+            duplicate = self.with_context(active_test=False).search_count(
+                [
+                    ("id", "!=", rule.id),
+                    ("code", "=", rule.code),
+                    ("company_id", "=", rule.company_id.id),
+                    ("community_id", "=", rule.community_id.id),
+                ],
+                limit=1,
+            )
+            if duplicate:
+                raise ValidationError(
+                    _("Another rule already uses the code %(code)s here.", code=rule.code)
+                )
+
+    @api.constrains("points", "cap_day", "cap_week", "cap_month", "cap_year")
+    def _check_caps(self):
+        for rule in self:
+            for period in CAP_PERIODS:
+                cap = rule[f"cap_{period}"]
+                if cap and cap < abs(rule.points):
+                    raise ValidationError(
+                        _(
+                            "Rule %(rule)s: a cap of %(cap)s points is smaller than the "
+                            "%(points)s points of a single grant, so it could never be "
+                            "granted. Raise the cap or leave it at 0 (no cap).",
+                            rule=rule.display_name,
+                            cap=cap,
+                            points=abs(rule.points),
+                        )
+                    )
+
+    @api.constrains("points", "community_id")
+    def _check_deduction_policy(self):
+        for rule in self:
+            if rule.points < 0 and rule.community_id and not rule.community_id.allow_deduction:
+                raise ValidationError(
+                    _(
+                        "%(community)s does not deduct points (积分不扣分): rule "
+                        "%(rule)s cannot deduct. Give it positive points or another "
+                        "community.",
+                        community=rule.community_id.display_name,
+                        rule=rule.display_name,
+                    )
+                )
+
+    @api.constrains("points", "behaviour", "community_id", "active")
+    def _check_behaviour_sign(self):
+        for rule in self.filtered(lambda r: r.behaviour and r.active):
+            key = rule.behaviour.strip()
+            scope = [("community_id", "=", False)]
+            if rule.community_id:
+                scope = ["|", ("community_id", "=", False), ("community_id", "=", rule.community_id.id)]
+            opposite = self.search(
+                [
+                    ("id", "!=", rule.id),
+                    ("behaviour", "=ilike", key),
+                    ("company_id", "=", rule.company_id.id),
+                    ("points", "<" if rule.points > 0 else ">", 0),
+                ]
+                + (scope if rule.community_id else []),
+                limit=1,
+            )
+            if opposite:
+                raise ValidationError(
+                    _(
+                        "Rule %(rule)s and rule %(other)s are both about the behaviour "
+                        "'%(behaviour)s' but one adds and the other deducts points. "
+                        "Use one rule per behaviour, or give them different behaviours.",
+                        rule=rule.display_name,
+                        other=opposite.display_name,
+                        behaviour=key,
+                    )
+                )
+
+    def _is_valid_on(self, date):
+        self.ensure_one()
+        return (not self.date_from or self.date_from <= date) and (
+            not self.date_to or date <= self.date_to
+        )
+
+    def action_view_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_ledger_line_action"
+        )
+        action["domain"] = [("rule_id", "=", self.id)]
+        action["context"] = {"search_default_group_by_partner": 0}
+        return action

@@ -1,0 +1,136 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.osv import expression
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    credit_role_ids = fields.Many2many(
+        "credit.subject.role",
+        string="Credit Roles",
+        help="Resident, party member, building head, grid worker, volunteer; or, for "
+        "organisations, resident unit, merchant, social organisation, party group. "
+        "A subject may hold several roles.",
+    )
+    credit_is_subject = fields.Boolean(
+        string="Credit Subject", compute="_compute_credit_is_subject", store=True,
+        index=True,
+    )
+    credit_place_id = fields.Many2one(
+        "credit.place", string="Credit Place", index=True, tracking=True,
+        help="Where the subject lives or is based: a building, estate, grid or community.",
+    )
+    credit_community_id = fields.Many2one(
+        related="credit_place_id.community_id", store=True, index=True,
+        string="Credit Community",
+    )
+    credit_household_id = fields.Many2one(
+        "credit.household", string="Household", index=True, tracking=True,
+    )
+    credit_id_number = fields.Char(
+        string="ID Number", groups="community_credit.group_credit_manager", copy=False,
+        help="Identity card number, used to find the same person twice. "
+        "Only credit managers can see it.",
+    )
+    credit_balance = fields.Integer(
+        string="Credit Points", compute="_compute_credit_balance",
+        search="_search_credit_balance",
+    )
+    credit_level_id = fields.Many2one(
+        "credit.level", string="Credit Level", compute="_compute_credit_balance"
+    )
+    credit_points_month = fields.Integer(
+        string="Points This Month", compute="_compute_credit_period_points"
+    )
+    credit_points_year = fields.Integer(
+        string="Points This Year", compute="_compute_credit_period_points"
+    )
+    credit_line_count = fields.Integer(
+        string="Ledger Lines", compute="_compute_credit_balance"
+    )
+
+    _sql_constraints = [
+        ("credit_id_number_uniq", "unique(credit_id_number)",
+         "Another contact already has this ID number: open that contact instead of "
+         "creating the person twice."),
+    ]
+
+    @api.depends("credit_role_ids")
+    def _compute_credit_is_subject(self):
+        for partner in self:
+            partner.credit_is_subject = bool(partner.credit_role_ids)
+
+    def _compute_credit_balance(self):
+        rows = self.env["credit.balance"].sudo().search(  # figures of visible contacts
+            [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+        )
+        by_partner = {row.partner_id.id: row for row in rows}
+        for partner in self:
+            row = by_partner.get(partner.id)
+            partner.credit_balance = row.balance if row else 0
+            partner.credit_level_id = row.level_id if row else False
+            partner.credit_line_count = row.line_count if row else 0
+
+    def _search_credit_balance(self, operator, value):
+        if operator not in ("=", "!=", "<", "<=", ">", ">="):
+            raise ValidationError(_("Unsupported search on credit points."))
+        rows = self.env["credit.balance"].sudo()._search(
+            [("balance", operator, value), ("company_id", "=", self.env.company.id)]
+        )
+        domain = [("id", "in", rows.subselect("partner_id"))]
+        if (operator in ("<", "<=") and value >= 0) or (operator in ("=", ">=") and value <= 0) \
+                or (operator == ">" and value < 0) or (operator == "!=" and value != 0):
+            # subjects without any movement have 0 points
+            without = self.env["credit.balance"].sudo()._search(
+                [("company_id", "=", self.env.company.id)]
+            )
+            domain = expression.OR([domain, [("id", "not in", without.subselect("partner_id"))]])
+        return domain
+
+    @api.depends_context("company")
+    def _compute_credit_period_points(self):
+        today = fields.Date.context_today(self)
+        lines = self.env["credit.ledger.line"].sudo()  # totals of the visible contact
+        base = [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+        month = dict(lines._read_group(
+            base + [("date", ">=", today.replace(day=1))], ["partner_id"], ["points:sum"]
+        ))
+        year = dict(lines._read_group(
+            base + [("date", ">=", today.replace(month=1, day=1))],
+            ["partner_id"], ["points:sum"],
+        ))
+        for partner in self:
+            partner.credit_points_month = month.get(partner, 0)
+            partner.credit_points_year = year.get(partner, 0)
+
+    @api.constrains("credit_household_id", "credit_place_id")
+    def _check_credit_household_place(self):
+        for partner in self.filtered("credit_household_id"):
+            household = partner.credit_household_id
+            if partner.credit_place_id and household.community_id \
+                    and partner.credit_community_id != household.community_id:
+                raise ValidationError(_(
+                    "%(subject)s lives in %(community)s but household %(household)s "
+                    "belongs to %(other)s.",
+                    subject=partner.name,
+                    community=partner.credit_community_id.display_name,
+                    household=household.name,
+                    other=household.community_id.display_name,
+                ))
+
+    def action_view_credit_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_ledger_line_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_grant_credit_points(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_grant_wizard_action"
+        )
+        action["context"] = {"default_partner_ids": self.ids}
+        return action

@@ -1,0 +1,2 @@
+from . import credit_grant_wizard
+from . import credit_reverse_wizard
