@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 
@@ -143,7 +143,7 @@ class CreditBalance(models.Model):
             )
         )
         self.invalidate_model(
-            ["balance", "total_earned", "total_spent", "line_count", "last_date"]
+            ["balance", "total_earned", "total_spent", "line_count", "last_date", "level_id"]
         )
 
     @api.model
@@ -198,15 +198,15 @@ class CreditBalance(models.Model):
             return False
         mismatches = self.sudo()._check_consistency()
         message = (
-            _("Every balance equals the sum of its ledger lines.")
+            self.env._("Every balance equals the sum of its ledger lines.")
             if not mismatches
-            else _("%(count)s balances differ from the ledger.", count=len(mismatches))
+            else self.env._("%(count)s balances differ from the ledger.", count=len(mismatches))
         )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Ledger check"),
+                "title": self.env._("Ledger check"),
                 "message": message,
                 "type": "success" if not mismatches else "danger",
                 "sticky": bool(mismatches),

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -124,16 +124,20 @@ class CreditLedgerLine(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su:
+            self.check_access("create")
         if not self.env.context.get("credit_posting") or not self.env.su:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Ledger lines are posted by the credit workflow only: use "
                 "'Grant Points' or a claim instead of creating lines directly."
             ))
         return super().create(vals_list)
 
     def write(self, vals):
+        if not self.env.su:
+            self.check_access("write")
         if set(vals) - SYSTEM_WRITABLE or not self.env.context.get("credit_posting"):
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Posted ledger lines cannot be changed. To correct a line, reverse "
                 "it: a reversal line is added and the original stays in the history."
             ))
@@ -141,13 +145,13 @@ class CreditLedgerLine(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
-        raise UserError(_(
+        raise UserError(self.env._(
             "Ledger lines cannot be deleted. To correct a line, reverse it: a "
             "reversal line is added and the original stays in the history."
         ))
 
     def copy(self, default=None):
-        raise UserError(_("Ledger lines cannot be duplicated."))
+        raise UserError(self.env._("Ledger lines cannot be duplicated."))
 
     # --------------------------------------------------------------- actions
     def action_reverse(self):
@@ -155,7 +159,7 @@ class CreditLedgerLine(models.Model):
         self._check_manager()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Reverse Points"),
+            "name": self.env._("Reverse Points"),
             "res_model": "credit.reverse.wizard",
             "view_mode": "form",
             "target": "new",
@@ -164,23 +168,23 @@ class CreditLedgerLine(models.Model):
 
     def _check_manager(self):
         if not self.env.user.has_group("community_credit.group_credit_manager"):
-            raise AccessError(_("Only credit managers can reverse ledger lines."))
+            raise AccessError(self.env._("Only credit managers can reverse ledger lines."))
 
     # ------------------------------------------------------- the posting path
     def _reverse(self, reason, date=None):
         """Post one reversal line for each line of self; returns the reversals."""
         if not reason or not reason.strip():
-            raise UserError(_("Say why the points are reversed."))
+            raise UserError(self.env._("Say why the points are reversed."))
         date = date or fields.Date.context_today(self)
         vals_list = []
         for line in self:
             if line.origin == "reversal":
-                raise UserError(_(
+                raise UserError(self.env._(
                     "%(line)s is itself a reversal. Grant the points again instead "
                     "of reversing a reversal.", line=line.display_name,
                 ))
             if line.state == "reversed":
-                raise UserError(_("%(line)s has already been reversed.",
+                raise UserError(self.env._("%(line)s has already been reversed.",
                                   line=line.display_name))
             vals_list.append({
                 "partner_id": line.partner_id.id,
@@ -223,28 +227,28 @@ class CreditLedgerLine(models.Model):
                         "credit_role_ids", "is_company", "commercial_partner_id", "name"])
         keys = [v.get("idempotency_key") for v in vals_list]
         if not all(keys):
-            raise UserError(_("Every ledger line needs an idempotency key."))
+            raise UserError(self.env._("Every ledger line needs an idempotency key."))
         if len(set(keys)) != len(keys):
-            raise UserError(_("The same grant appears twice in one batch."))
+            raise UserError(self.env._("The same grant appears twice in one batch."))
         user_places = self.env.user.credit_place_ids if check_rights else None
         is_manager = self.env.user.has_group("community_credit.group_credit_manager")
         if check_rights and not any(self.env.user.has_group(g) for g in STAFF_GROUPS):
-            raise AccessError(_("You are not allowed to grant credit points."))
+            raise AccessError(self.env._("You are not allowed to grant credit points."))
 
         for vals in vals_list:
             partner = partners.browse(vals.get("partner_id"))
             if not partner:
-                raise UserError(_("Choose the subject who receives the points."))
+                raise UserError(self.env._("Choose the subject who receives the points."))
             rule = rules.browse(vals.get("rule_id")) if vals.get("rule_id") else rules.browse()
             origin = vals.get("origin")
             if origin not in dict(ORIGINS):
-                raise UserError(_("Unknown origin of points: %(origin)s", origin=origin))
+                raise UserError(self.env._("Unknown origin of points: %(origin)s", origin=origin))
             vals.setdefault("date", today)
             vals["date"] = fields.Date.to_date(vals["date"])
             if not vals.get("points"):
                 vals["points"] = rule.points
             if not vals["points"]:
-                raise UserError(_("A ledger line must move points."))
+                raise UserError(self.env._("A ledger line must move points."))
             vals.setdefault("granted_by_id", self.env.uid)
             vals.setdefault("place_id", partner.credit_place_id.id)
             vals.setdefault("community_id", partner.credit_community_id.id)
@@ -256,7 +260,7 @@ class CreditLedgerLine(models.Model):
                 partner.credit_community_id.company_id.id or self.env.company.id,
             )
             if vals["date"] > today:
-                raise UserError(_(
+                raise UserError(self.env._(
                     "%(date)s is in the future: points can only be posted for "
                     "today or earlier.", date=vals["date"],
                 ))
@@ -267,7 +271,7 @@ class CreditLedgerLine(models.Model):
 
         company_ids = {v["company_id"] for v in vals_list}
         if len(company_ids) > 1:
-            raise UserError(_("Post the points of one company at a time."))
+            raise UserError(self.env._("Post the points of one company at a time."))
         company_id = company_ids.pop()
         balances = self.env["credit.balance"].sudo()._lock_rows(partners.ids, company_id)
 
@@ -290,7 +294,7 @@ class CreditLedgerLine(models.Model):
         if not allow_negative:
             for partner_id, delta in deltas.items():
                 if balances.get(partner_id, 0) + delta[0] < 0:
-                    raise UserError(_(
+                    raise UserError(self.env._(
                         "%(subject)s has %(balance)s points, not enough for this.",
                         subject=partners.browse(partner_id).name,
                         balance=balances.get(partner_id, 0),
@@ -310,22 +314,27 @@ class CreditLedgerLine(models.Model):
     @api.model
     def _check_rule_applies(self, vals, partner, rule):
         if not rule:
-            raise UserError(_("Choose the rule under which the points are granted."))
+            raise UserError(self.env._("Choose the rule under which the points are granted."))
         if not partner.credit_role_ids:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "%(subject)s is not a credit subject yet: give them a role "
                 "(resident, volunteer, merchant...) on their Credit tab first.",
                 subject=partner.name,
             ))
+        if rule.company_id.id != vals["company_id"]:
+            raise UserError(self.env._(
+                "Rule %(rule)s belongs to another company than %(subject)s.",
+                rule=rule.display_name, subject=partner.name,
+            ))
         if not rule.active:
-            raise UserError(_("Rule %(rule)s is archived.", rule=rule.display_name))
+            raise UserError(self.env._("Rule %(rule)s is archived.", rule=rule.display_name))
         if not rule._is_valid_on(vals["date"]):
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Rule %(rule)s is not valid on %(date)s.",
                 rule=rule.display_name, date=vals["date"],
             ))
         if rule.community_id and rule.community_id != partner.credit_community_id:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Rule %(rule)s belongs to %(community)s; %(subject)s is not a "
                 "subject of that community.",
                 rule=rule.display_name, community=rule.community_id.display_name,
@@ -333,27 +342,27 @@ class CreditLedgerLine(models.Model):
             ))
         subject_type = "organisation" if partner.is_company else "person"
         if rule.subject_type not in ("any", subject_type):
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Rule %(rule)s does not apply to %(subject)s (wrong kind of subject).",
                 rule=rule.display_name, subject=partner.name,
             ))
         if (vals["points"] > 0) != (rule.points > 0):
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Rule %(rule)s %(direction)s points: a line under it cannot do the "
                 "opposite.",
                 rule=rule.display_name,
-                direction=_("awards") if rule.points > 0 else _("deducts"),
+                direction=self.env._("awards") if rule.points > 0 else self.env._("deducts"),
             ))
         if vals["points"] < 0 and not partner.credit_community_id.allow_deduction \
                 and partner.credit_community_id:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "%(community)s does not deduct points (积分不扣分): %(subject)s "
                 "cannot lose points under %(rule)s.",
                 community=partner.credit_community_id.display_name,
                 subject=partner.name, rule=rule.display_name,
             ))
         if rule.evidence_required and not vals.get("attachment_ids"):
-            raise UserError(_(
+            raise UserError(self.env._(
                 "Rule %(rule)s requires evidence: attach a photo or a document.",
                 rule=rule.display_name,
             ))
@@ -361,7 +370,7 @@ class CreditLedgerLine(models.Model):
     @api.model
     def _check_granter(self, partner, rule, user_places, is_manager):
         if rule.granter_group_ids and not (rule.granter_group_ids & self.env.user.groups_id):
-            raise AccessError(_(
+            raise AccessError(self.env._(
                 "You may not grant rule %(rule)s: it is reserved for %(groups)s.",
                 rule=rule.display_name,
                 groups=", ".join(rule.granter_group_ids.mapped("name")),
@@ -373,7 +382,7 @@ class CreditLedgerLine(models.Model):
             (place.parent_path or "").startswith(p.parent_path) for p in user_places
         )
         if not in_scope:
-            raise AccessError(_(
+            raise AccessError(self.env._(
                 "%(subject)s does not live in the places you look after, so you "
                 "cannot grant them points.", subject=partner.name,
             ))
@@ -411,7 +420,7 @@ class CreditLedgerLine(models.Model):
         for (partner_id, rule_id, date), total in daily.items():
             for period in CAP_PERIODS:
                 totals[(partner_id, rule_id, period, period_start(date, period))] += total
-        labels = {"day": _("day"), "week": _("week"), "month": _("month"), "year": _("year")}
+        labels = {"day": self.env._("day"), "week": self.env._("week"), "month": self.env._("month"), "year": self.env._("year")}
         for vals in capped:
             rule = rules.browse(vals["rule_id"])
             sign = 1 if rule.points > 0 else -1
@@ -422,7 +431,7 @@ class CreditLedgerLine(models.Model):
                 key = (vals["partner_id"], rule.id, period, period_start(vals["date"], period))
                 if sign * (totals[key] + vals["points"]) > cap:
                     partner = self.env["res.partner"].browse(vals["partner_id"]).sudo()
-                    raise UserError(_(
+                    raise UserError(self.env._(
                         "Cap reached: rule %(rule)s allows at most %(cap)s points per "
                         "%(period)s for each subject, and %(subject)s already has "
                         "%(done)s in the %(period)s of %(date)s.",
@@ -472,7 +481,7 @@ class CreditLedgerLine(models.Model):
                 "date": today,
                 "origin": "expiry",
                 "company_id": community.company_id.id,
-                "description": _("Points earned up to %(date)s and not used expire.",
+                "description": self.env._("Points earned up to %(date)s and not used expire.",
                                  date=cutoff),
                 "idempotency_key": f"expiry:{community.id}:{partner_id}:{cutoff}",
             } for partner_id, amount in self.env.cr.fetchall()]

@@ -24,7 +24,9 @@ class CreditLevel(models.Model):
         check_company=True,
         help="Levels of a community replace the general levels for its subjects.",
     )
-    company_id = fields.Many2one("res.company", index=True)
+    company_id = fields.Many2one(
+        "res.company", index=True, compute="_compute_company_id", store=True, readonly=False
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
@@ -34,6 +36,11 @@ class CreditLevel(models.Model):
             "Two levels cannot start at the same number of points.",
         ),
     ]
+
+    @api.depends("community_id")
+    def _compute_company_id(self):
+        for level in self.filtered("community_id"):
+            level.company_id = level.community_id.company_id
 
     @api.model
     def _level_table(self, community_ids):

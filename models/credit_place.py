@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 PLACE_TYPES = [
@@ -11,7 +11,7 @@ PLACE_TYPES = [
 # which kinds of place may stand directly below which
 ALLOWED_PARENTS = {
     "city": {False, "city"},
-    "community": {"city"},
+    "community": {False, "city"},
     "grid": {"community", "grid", "estate"},
     "estate": {"community", "grid"},
     "building": {"community", "grid", "estate"},
@@ -137,7 +137,7 @@ class CreditPlace(models.Model):
     @api.constrains("parent_id")
     def _check_parent(self):
         if self._has_cycle():
-            raise ValidationError(_("A place cannot be inside itself."))
+            raise ValidationError(self.env._("A place cannot be inside itself."))
 
     @api.constrains("parent_id", "place_type")
     def _check_hierarchy(self):
@@ -146,11 +146,11 @@ class CreditPlace(models.Model):
             parent_type = place.parent_id.place_type or False
             if parent_type not in ALLOWED_PARENTS[place.place_type]:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "A %(kind)s cannot be placed under %(parent)s. "
                         "Use the hierarchy city → community → grid or estate → building.",
                         kind=labels[place.place_type],
-                        parent=labels[parent_type] if parent_type else _("nothing"),
+                        parent=labels[parent_type] if parent_type else self.env._("nothing"),
                     )
                 )
 

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 CAP_PERIODS = ("day", "week", "month", "year")
@@ -120,7 +120,7 @@ class CreditRule(models.Model):
             )
             if duplicate:
                 raise ValidationError(
-                    _("Another rule already uses the code %(code)s here.", code=rule.code)
+                    self.env._("Another rule already uses the code %(code)s here.", code=rule.code)
                 )
 
     @api.constrains("points", "cap_day", "cap_week", "cap_month", "cap_year")
@@ -130,7 +130,7 @@ class CreditRule(models.Model):
                 cap = rule[f"cap_{period}"]
                 if cap and cap < abs(rule.points):
                     raise ValidationError(
-                        _(
+                        self.env._(
                             "Rule %(rule)s: a cap of %(cap)s points is smaller than the "
                             "%(points)s points of a single grant, so it could never be "
                             "granted. Raise the cap or leave it at 0 (no cap).",
@@ -145,7 +145,7 @@ class CreditRule(models.Model):
         for rule in self:
             if rule.points < 0 and rule.community_id and not rule.community_id.allow_deduction:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(community)s does not deduct points (积分不扣分): rule "
                         "%(rule)s cannot deduct. Give it positive points or another "
                         "community.",
@@ -173,7 +173,7 @@ class CreditRule(models.Model):
             )
             if opposite:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Rule %(rule)s and rule %(other)s are both about the behaviour "
                         "'%(behaviour)s' but one adds and the other deducts points. "
                         "Use one rule per behaviour, or give them different behaviours.",

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
@@ -74,7 +74,7 @@ class ResPartner(models.Model):
 
     def _search_credit_balance(self, operator, value):
         if operator not in ("=", "!=", "<", "<=", ">", ">="):
-            raise ValidationError(_("Unsupported search on credit points."))
+            raise ValidationError(self.env._("Unsupported search on credit points."))
         rows = self.env["credit.balance"].sudo()._search(
             [("balance", operator, value), ("company_id", "=", self.env.company.id)]
         )
@@ -110,7 +110,7 @@ class ResPartner(models.Model):
             household = partner.credit_household_id
             if partner.credit_place_id and household.community_id \
                     and partner.credit_community_id != household.community_id:
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "%(subject)s lives in %(community)s but household %(household)s "
                     "belongs to %(other)s.",
                     subject=partner.name,

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -42,9 +42,9 @@ class CreditGrantWizard(models.TransientModel):
     def action_grant(self):
         self.ensure_one()
         if not self.partner_ids:
-            raise UserError(_("Choose at least one subject to grant the points to."))
+            raise UserError(self.env._("Choose at least one subject to grant the points to."))
         if not (self.description or "").strip():
-            raise UserError(_("Say why the points are granted."))
+            raise UserError(self.env._("Say why the points are granted."))
         lines = self.env["credit.ledger.line"]._post([
             {
                 "partner_id": partner.id,
@@ -64,8 +64,8 @@ class CreditGrantWizard(models.TransientModel):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Points granted"),
-                "message": _(
+                "title": self.env._("Points granted"),
+                "message": self.env._(
                     "%(count)s subjects received %(points)s points under %(rule)s.",
                     count=len(lines), points=self.rule_id.points,
                     rule=self.rule_id.display_name,

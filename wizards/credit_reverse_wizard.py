@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 
 class CreditReverseWizard(models.TransientModel):
@@ -15,7 +15,7 @@ class CreditReverseWizard(models.TransientModel):
         reversals = self.line_ids._reverse(self.reason, self.date)
         return {
             "type": "ir.actions.act_window",
-            "name": _("Reversals"),
+            "name": self.env._("Reversals"),
             "res_model": "credit.ledger.line",
             "view_mode": "list,form",
             "domain": [("id", "in", reversals.ids)],
