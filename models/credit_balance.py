@@ -22,12 +22,8 @@ class CreditBalance(models.Model):
     place_id = fields.Many2one(
         related="partner_id.credit_place_id", store=True, index=True, string="Place"
     )
-    community_id = fields.Many2one(
-        related="partner_id.credit_community_id", store=True, index=True
-    )
-    household_id = fields.Many2one(
-        related="partner_id.credit_household_id", store=True, index=True
-    )
+    community_id = fields.Many2one(related="partner_id.credit_community_id", store=True, index=True)
+    household_id = fields.Many2one(related="partner_id.credit_household_id", store=True, index=True)
     balance = fields.Integer(readonly=True, default=0, aggregator="sum")
     total_earned = fields.Integer(readonly=True, default=0, aggregator="sum")
     total_spent = fields.Integer(
@@ -35,9 +31,7 @@ class CreditBalance(models.Model):
     )
     line_count = fields.Integer(string="Movements", readonly=True, default=0)
     last_date = fields.Date(string="Last Movement", readonly=True)
-    level_id = fields.Many2one(
-        "credit.level", string="Level", compute="_compute_level_id"
-    )
+    level_id = fields.Many2one("credit.level", compute="_compute_level_id")
 
     _sql_constraints = [
         (

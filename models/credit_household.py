@@ -11,24 +11,19 @@ class CreditHousehold(models.Model):
     name = fields.Char(required=True, tracking=True)
     place_id = fields.Many2one(
         "credit.place",
-        string="Place",
         required=True,
         index=True,
         check_company=True,
         tracking=True,
     )
-    community_id = fields.Many2one(
-        related="place_id.community_id", store=True, index=True
-    )
+    community_id = fields.Many2one(related="place_id.community_id", store=True, index=True)
     head_id = fields.Many2one(
         "res.partner",
         string="Head of Household",
         domain="[('id', 'in', member_ids)]",
         tracking=True,
     )
-    member_ids = fields.One2many(
-        "res.partner", "credit_household_id", string="Members"
-    )
+    member_ids = fields.One2many("res.partner", "credit_household_id", string="Members")
     member_count = fields.Integer(compute="_compute_points")
     points = fields.Integer(
         compute="_compute_points",

@@ -45,70 +45,70 @@ class CreditLedgerLine(models.Model):
     _check_company_auto = True
 
     partner_id = fields.Many2one(
-        "res.partner", string="Subject", required=True, index=True, readonly=True,
+        "res.partner",
+        string="Subject",
+        required=True,
+        index=True,
+        readonly=True,
         ondelete="restrict",
     )
-    rule_id = fields.Many2one(
-        "credit.rule", string="Rule", index=True, readonly=True, ondelete="restrict"
-    )
-    category_id = fields.Many2one(
-        related="rule_id.category_id", store=True, string="Category"
-    )
+    rule_id = fields.Many2one("credit.rule", index=True, readonly=True, ondelete="restrict")
+    category_id = fields.Many2one(related="rule_id.category_id", store=True, string="Category")
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     date = fields.Date(required=True, index=True, readonly=True)
     origin = fields.Selection(ORIGINS, required=True, readonly=True, index=True)
     origin_ref = fields.Char(
-        string="Origin Document", readonly=True,
+        string="Origin Document",
+        readonly=True,
         help="The record that caused this movement, as model,id.",
     )
     idempotency_key = fields.Char(
-        required=True, readonly=True, copy=False,
+        required=True,
+        readonly=True,
+        copy=False,
         help="One key per grant: posting the same key again posts nothing.",
     )
     description = fields.Text(string="Reason", readonly=True)
-    granted_by_id = fields.Many2one(
-        "res.users", string="Granted By", readonly=True, index=True
-    )
-    attachment_ids = fields.Many2many(
-        "ir.attachment", string="Evidence", readonly=True, copy=False
-    )
+    granted_by_id = fields.Many2one("res.users", readonly=True, index=True)
+    attachment_ids = fields.Many2many("ir.attachment", string="Evidence", readonly=True, copy=False)
     state = fields.Selection(
         [("posted", "Posted"), ("reversed", "Reversed")],
-        default="posted", required=True, readonly=True, index=True,
+        default="posted",
+        required=True,
+        readonly=True,
+        index=True,
     )
     reversal_of_id = fields.Many2one(
         "credit.ledger.line", string="Reverses", readonly=True, index="btree_not_null"
     )
-    reversal_ids = fields.One2many(
-        "credit.ledger.line", "reversal_of_id", string="Reversed By"
-    )
+    reversal_ids = fields.One2many("credit.ledger.line", "reversal_of_id", string="Reversed By")
     # Where the subject stood when the line was posted: scores roll up to the
     # residential place and to the workplace, as they were at that time.
-    place_id = fields.Many2one("credit.place", string="Place", readonly=True, index=True)
-    community_id = fields.Many2one(
-        "credit.place", string="Community", readonly=True, index=True
-    )
-    household_id = fields.Many2one(
-        "credit.household", string="Household", readonly=True, index="btree_not_null"
-    )
+    place_id = fields.Many2one("credit.place", readonly=True, index=True)
+    community_id = fields.Many2one("credit.place", readonly=True, index=True)
+    household_id = fields.Many2one("credit.household", readonly=True, index="btree_not_null")
     organisation_id = fields.Many2one(
-        "res.partner", string="Workplace", readonly=True, index="btree_not_null",
+        "res.partner",
+        string="Workplace",
+        readonly=True,
+        index="btree_not_null",
         help="The organisation the subject belonged to when the line was posted.",
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     is_deduction = fields.Boolean(compute="_compute_is_deduction", store=True)
 
     _sql_constraints = [
-        ("idempotency_key_uniq", "unique(idempotency_key)",
-         "This grant has already been posted."),
+        ("idempotency_key_uniq", "unique(idempotency_key)", "This grant has already been posted."),
         ("points_not_zero", "CHECK(points <> 0)", "A ledger line must move points."),
     ]
 
     def init(self):
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS credit_ledger_line_partner_rule_date_idx "
-            "ON credit_ledger_line (partner_id, rule_id, date)"
-        ))
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS credit_ledger_line_partner_rule_date_idx "
+                "ON credit_ledger_line (partner_id, rule_id, date)"
+            )
+        )
 
     @api.depends("points")
     def _compute_is_deduction(self):
@@ -127,30 +127,36 @@ class CreditLedgerLine(models.Model):
         if not self.env.su:
             self.check_access("create")
         if not self.env.context.get("credit_posting") or not self.env.su:
-            raise UserError(self.env._(
-                "Ledger lines are posted by the credit workflow only: use "
-                "'Grant Points' or a claim instead of creating lines directly."
-            ))
+            raise UserError(
+                self.env._(
+                    "Ledger lines are posted by the credit workflow only: use "
+                    "'Grant Points' or a claim instead of creating lines directly."
+                )
+            )
         return super().create(vals_list)
 
     def write(self, vals):
         if not self.env.su:
             self.check_access("write")
         if set(vals) - SYSTEM_WRITABLE or not self.env.context.get("credit_posting"):
-            raise UserError(self.env._(
-                "Posted ledger lines cannot be changed. To correct a line, reverse "
-                "it: a reversal line is added and the original stays in the history."
-            ))
+            raise UserError(
+                self.env._(
+                    "Posted ledger lines cannot be changed. To correct a line, reverse "
+                    "it: a reversal line is added and the original stays in the history."
+                )
+            )
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
-        raise UserError(self.env._(
-            "Ledger lines cannot be deleted. To correct a line, reverse it: a "
-            "reversal line is added and the original stays in the history."
-        ))
+        raise UserError(
+            self.env._(
+                "Ledger lines cannot be deleted. To correct a line, reverse it: a "
+                "reversal line is added and the original stays in the history."
+            )
+        )
 
-    def copy(self, default=None):
+    def copy(self, default=None):  # pylint: disable=method-required-super
         raise UserError(self.env._("Ledger lines cannot be duplicated."))
 
     # --------------------------------------------------------------- actions
@@ -179,25 +185,31 @@ class CreditLedgerLine(models.Model):
         vals_list = []
         for line in self:
             if line.origin == "reversal":
-                raise UserError(self.env._(
-                    "%(line)s is itself a reversal. Grant the points again instead "
-                    "of reversing a reversal.", line=line.display_name,
-                ))
+                raise UserError(
+                    self.env._(
+                        "%(line)s is itself a reversal. Grant the points again instead "
+                        "of reversing a reversal.",
+                        line=line.display_name,
+                    )
+                )
             if line.state == "reversed":
-                raise UserError(self.env._("%(line)s has already been reversed.",
-                                  line=line.display_name))
-            vals_list.append({
-                "partner_id": line.partner_id.id,
-                "rule_id": line.rule_id.id,
-                "points": -line.points,
-                "date": date,
-                "origin": "reversal",
-                "origin_ref": f"{line._name},{line.id}",
-                "reversal_of_id": line.id,
-                "description": reason.strip(),
-                "idempotency_key": f"reversal:{line.id}",
-                "company_id": line.company_id.id,
-            })
+                raise UserError(
+                    self.env._("%(line)s has already been reversed.", line=line.display_name)
+                )
+            vals_list.append(
+                {
+                    "partner_id": line.partner_id.id,
+                    "rule_id": line.rule_id.id,
+                    "points": -line.points,
+                    "date": date,
+                    "origin": "reversal",
+                    "origin_ref": f"{line._name},{line.id}",
+                    "reversal_of_id": line.id,
+                    "description": reason.strip(),
+                    "idempotency_key": f"reversal:{line.id}",
+                    "company_id": line.company_id.id,
+                }
+            )
         return self._post(vals_list, check_rights=False)
 
     @api.model
@@ -217,14 +229,27 @@ class CreditLedgerLine(models.Model):
             return self.browse()
         today = fields.Date.context_today(self)
         vals_list = [dict(vals) for vals in vals_list]
-        partners = self.env["res.partner"].browse(
-            {v.get("partner_id") for v in vals_list if v.get("partner_id")}
-        ).sudo()  # reading place and roles of subjects the caller may not open
-        rules = self.env["credit.rule"].browse(
-            {v["rule_id"] for v in vals_list if v.get("rule_id")}
-        ).sudo()
-        partners.fetch(["credit_place_id", "credit_community_id", "credit_household_id",
-                        "credit_role_ids", "is_company", "commercial_partner_id", "name"])
+        partners = (
+            self.env["res.partner"]
+            .browse({v.get("partner_id") for v in vals_list if v.get("partner_id")})
+            .sudo()
+        )  # reading place and roles of subjects the caller may not open
+        rules = (
+            self.env["credit.rule"]
+            .browse({v["rule_id"] for v in vals_list if v.get("rule_id")})
+            .sudo()
+        )
+        partners.fetch(
+            [
+                "credit_place_id",
+                "credit_community_id",
+                "credit_household_id",
+                "credit_role_ids",
+                "is_company",
+                "commercial_partner_id",
+                "name",
+            ]
+        )
         keys = [v.get("idempotency_key") for v in vals_list]
         if not all(keys):
             raise UserError(self.env._("Every ledger line needs an idempotency key."))
@@ -260,10 +285,13 @@ class CreditLedgerLine(models.Model):
                 partner.credit_community_id.company_id.id or self.env.company.id,
             )
             if vals["date"] > today:
-                raise UserError(self.env._(
-                    "%(date)s is in the future: points can only be posted for "
-                    "today or earlier.", date=vals["date"],
-                ))
+                raise UserError(
+                    self.env._(
+                        "%(date)s is in the future: points can only be posted for "
+                        "today or earlier.",
+                        date=vals["date"],
+                    )
+                )
             if origin in RULE_ORIGINS:
                 self._check_rule_applies(vals, partner, rule)
             if check_rights:
@@ -276,10 +304,13 @@ class CreditLedgerLine(models.Model):
         balances = self.env["credit.balance"].sudo()._lock_rows(partners.ids, company_id)
 
         self.flush_model()
-        self.env.cr.execute(SQL(
-            "SELECT idempotency_key, id FROM credit_ledger_line "
-            "WHERE idempotency_key = ANY(%s)", keys,
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT idempotency_key, id FROM credit_ledger_line "
+                "WHERE idempotency_key = ANY(%s)",
+                keys,
+            )
+        )
         existing = dict(self.env.cr.fetchall())
         new_vals = [v for v in vals_list if v["idempotency_key"] not in existing]
         self._check_caps([v for v in new_vals if v["origin"] in RULE_ORIGINS], rules)
@@ -294,19 +325,19 @@ class CreditLedgerLine(models.Model):
         if not allow_negative:
             for partner_id, delta in deltas.items():
                 if balances.get(partner_id, 0) + delta[0] < 0:
-                    raise UserError(self.env._(
-                        "%(subject)s has %(balance)s points, not enough for this.",
-                        subject=partners.browse(partner_id).name,
-                        balance=balances.get(partner_id, 0),
-                    ))
+                    raise UserError(
+                        self.env._(
+                            "%(subject)s has %(balance)s points, not enough for this.",
+                            subject=partners.browse(partner_id).name,
+                            balance=balances.get(partner_id, 0),
+                        )
+                    )
 
         created = self.sudo().with_context(credit_posting=True).create(new_vals)
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
         reversed_lines = created.filtered("reversal_of_id").reversal_of_id
         if reversed_lines:
-            reversed_lines.sudo().with_context(credit_posting=True).write(
-                {"state": "reversed"}
-            )
+            reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})
         by_key = {line.idempotency_key: line.id for line in created}
         by_key.update(existing)
         return self.browse([by_key[key] for key in keys])
@@ -316,65 +347,90 @@ class CreditLedgerLine(models.Model):
         if not rule:
             raise UserError(self.env._("Choose the rule under which the points are granted."))
         if not partner.credit_role_ids:
-            raise UserError(self.env._(
-                "%(subject)s is not a credit subject yet: give them a role "
-                "(resident, volunteer, merchant...) on their Credit tab first.",
-                subject=partner.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "%(subject)s is not a credit subject yet: give them a role "
+                    "(resident, volunteer, merchant...) on their Credit tab first.",
+                    subject=partner.name,
+                )
+            )
         if rule.company_id.id != vals["company_id"]:
-            raise UserError(self.env._(
-                "Rule %(rule)s belongs to another company than %(subject)s.",
-                rule=rule.display_name, subject=partner.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s belongs to another company than %(subject)s.",
+                    rule=rule.display_name,
+                    subject=partner.name,
+                )
+            )
         if not rule.active:
             raise UserError(self.env._("Rule %(rule)s is archived.", rule=rule.display_name))
         if not rule._is_valid_on(vals["date"]):
-            raise UserError(self.env._(
-                "Rule %(rule)s is not valid on %(date)s.",
-                rule=rule.display_name, date=vals["date"],
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s is not valid on %(date)s.",
+                    rule=rule.display_name,
+                    date=vals["date"],
+                )
+            )
         if rule.community_id and rule.community_id != partner.credit_community_id:
-            raise UserError(self.env._(
-                "Rule %(rule)s belongs to %(community)s; %(subject)s is not a "
-                "subject of that community.",
-                rule=rule.display_name, community=rule.community_id.display_name,
-                subject=partner.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s belongs to %(community)s; %(subject)s is not a "
+                    "subject of that community.",
+                    rule=rule.display_name,
+                    community=rule.community_id.display_name,
+                    subject=partner.name,
+                )
+            )
         subject_type = "organisation" if partner.is_company else "person"
         if rule.subject_type not in ("any", subject_type):
-            raise UserError(self.env._(
-                "Rule %(rule)s does not apply to %(subject)s (wrong kind of subject).",
-                rule=rule.display_name, subject=partner.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s does not apply to %(subject)s (wrong kind of subject).",
+                    rule=rule.display_name,
+                    subject=partner.name,
+                )
+            )
         if (vals["points"] > 0) != (rule.points > 0):
-            raise UserError(self.env._(
-                "Rule %(rule)s %(direction)s points: a line under it cannot do the "
-                "opposite.",
-                rule=rule.display_name,
-                direction=self.env._("awards") if rule.points > 0 else self.env._("deducts"),
-            ))
-        if vals["points"] < 0 and not partner.credit_community_id.allow_deduction \
-                and partner.credit_community_id:
-            raise UserError(self.env._(
-                "%(community)s does not deduct points (积分不扣分): %(subject)s "
-                "cannot lose points under %(rule)s.",
-                community=partner.credit_community_id.display_name,
-                subject=partner.name, rule=rule.display_name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s %(direction)s points: a line under it cannot do the opposite.",
+                    rule=rule.display_name,
+                    direction=self.env._("awards") if rule.points > 0 else self.env._("deducts"),
+                )
+            )
+        if (
+            vals["points"] < 0
+            and not partner.credit_community_id.allow_deduction
+            and partner.credit_community_id
+        ):
+            raise UserError(
+                self.env._(
+                    "%(community)s does not deduct points (积分不扣分): %(subject)s "
+                    "cannot lose points under %(rule)s.",
+                    community=partner.credit_community_id.display_name,
+                    subject=partner.name,
+                    rule=rule.display_name,
+                )
+            )
         if rule.evidence_required and not vals.get("attachment_ids"):
-            raise UserError(self.env._(
-                "Rule %(rule)s requires evidence: attach a photo or a document.",
-                rule=rule.display_name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s requires evidence: attach a photo or a document.",
+                    rule=rule.display_name,
+                )
+            )
 
     @api.model
     def _check_granter(self, partner, rule, user_places, is_manager):
         if rule.granter_group_ids and not (rule.granter_group_ids & self.env.user.groups_id):
-            raise AccessError(self.env._(
-                "You may not grant rule %(rule)s: it is reserved for %(groups)s.",
-                rule=rule.display_name,
-                groups=", ".join(rule.granter_group_ids.mapped("name")),
-            ))
+            raise AccessError(
+                self.env._(
+                    "You may not grant rule %(rule)s: it is reserved for %(groups)s.",
+                    rule=rule.display_name,
+                    groups=", ".join(rule.granter_group_ids.mapped("name")),
+                )
+            )
         if is_manager:
             return
         place = partner.credit_place_id
@@ -382,10 +438,13 @@ class CreditLedgerLine(models.Model):
             (place.parent_path or "").startswith(p.parent_path) for p in user_places
         )
         if not in_scope:
-            raise AccessError(self.env._(
-                "%(subject)s does not live in the places you look after, so you "
-                "cannot grant them points.", subject=partner.name,
-            ))
+            raise AccessError(
+                self.env._(
+                    "%(subject)s does not live in the places you look after, so you "
+                    "cannot grant them points.",
+                    subject=partner.name,
+                )
+            )
 
     @api.model
     def _check_caps(self, vals_list, rules):
@@ -394,15 +453,19 @@ class CreditLedgerLine(models.Model):
         Existing totals come from one aggregate query; lines of the same batch
         count against each other.
         """
-        capped = [v for v in vals_list if v.get("rule_id")
-                  and any(rules.browse(v["rule_id"])[f"cap_{p}"] for p in CAP_PERIODS)]
+        capped = [
+            v
+            for v in vals_list
+            if v.get("rule_id") and any(rules.browse(v["rule_id"])[f"cap_{p}"] for p in CAP_PERIODS)
+        ]
         if not capped:
             return
         pairs = sorted({(v["partner_id"], v["rule_id"]) for v in capped})
         start = min(period_start(v["date"], "year") for v in capped)
         end = max(v["date"] for v in capped).replace(month=12, day=31)
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT l.partner_id, l.rule_id, l.date, SUM(l.points)
               FROM credit_ledger_line l
               JOIN unnest(%(partners)s::int[], %(rules)s::int[]) AS k(partner_id, rule_id)
@@ -410,9 +473,12 @@ class CreditLedgerLine(models.Model):
              WHERE l.date BETWEEN %(start)s AND %(end)s
           GROUP BY l.partner_id, l.rule_id, l.date
             """,
-            partners=[p for p, _r in pairs], rules=[r for _p, r in pairs],
-            start=start, end=end,
-        ))
+                partners=[p for p, _r in pairs],
+                rules=[r for _p, r in pairs],
+                start=start,
+                end=end,
+            )
+        )
         daily = defaultdict(int)
         for partner_id, rule_id, date, total in self.env.cr.fetchall():
             daily[(partner_id, rule_id, date)] += total
@@ -420,7 +486,12 @@ class CreditLedgerLine(models.Model):
         for (partner_id, rule_id, date), total in daily.items():
             for period in CAP_PERIODS:
                 totals[(partner_id, rule_id, period, period_start(date, period))] += total
-        labels = {"day": self.env._("day"), "week": self.env._("week"), "month": self.env._("month"), "year": self.env._("year")}
+        labels = {
+            "day": self.env._("day"),
+            "week": self.env._("week"),
+            "month": self.env._("month"),
+            "year": self.env._("year"),
+        }
         for vals in capped:
             rule = rules.browse(vals["rule_id"])
             sign = 1 if rule.points > 0 else -1
@@ -431,16 +502,23 @@ class CreditLedgerLine(models.Model):
                 key = (vals["partner_id"], rule.id, period, period_start(vals["date"], period))
                 if sign * (totals[key] + vals["points"]) > cap:
                     partner = self.env["res.partner"].browse(vals["partner_id"]).sudo()
-                    raise UserError(self.env._(
-                        "Cap reached: rule %(rule)s allows at most %(cap)s points per "
-                        "%(period)s for each subject, and %(subject)s already has "
-                        "%(done)s in the %(period)s of %(date)s.",
-                        rule=rule.display_name, cap=cap, period=labels[period],
-                        subject=partner.name, done=sign * totals[key], date=vals["date"],
-                    ))
+                    raise UserError(
+                        self.env._(
+                            "Cap reached: rule %(rule)s allows at most %(cap)s points per "
+                            "%(period)s for each subject, and %(subject)s already has "
+                            "%(done)s in the %(period)s of %(date)s.",
+                            rule=rule.display_name,
+                            cap=cap,
+                            period=labels[period],
+                            subject=partner.name,
+                            done=sign * totals[key],
+                            date=vals["date"],
+                        )
+                    )
             for period in CAP_PERIODS:
-                totals[(vals["partner_id"], rule.id, period,
-                        period_start(vals["date"], period))] += vals["points"]
+                totals[
+                    (vals["partner_id"], rule.id, period, period_start(vals["date"], period))
+                ] += vals["points"]
 
     # ------------------------------------------------------------- expiry
     @api.model
@@ -452,14 +530,17 @@ class CreditLedgerLine(models.Model):
         A re-run on the same day posts nothing (idempotency key per cut-off).
         """
         today = fields.Date.context_today(self)
-        communities = self.env["credit.place"].sudo().search(
-            [("place_type", "=", "community"), ("points_expire", "=", True)]
+        communities = (
+            self.env["credit.place"]
+            .sudo()
+            .search([("place_type", "=", "community"), ("points_expire", "=", True)])
         )
         self.flush_model()
         for community in communities:
             cutoff = today - relativedelta(months=community.expiry_months)
-            self.env.cr.execute(SQL(
-                """
+            self.env.cr.execute(
+                SQL(
+                    """
                 SELECT l.partner_id,
                        SUM(CASE WHEN l.points > 0 AND l.date <= %(cutoff)s
                                 THEN l.points ELSE 0 END)
@@ -473,16 +554,23 @@ class CreditLedgerLine(models.Model):
                                 THEN l.points ELSE 0 END)
                      > SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END)
                 """,
-                cutoff=cutoff, community=community.id, company=community.company_id.id,
-            ))
-            vals_list = [{
-                "partner_id": partner_id,
-                "points": -amount,
-                "date": today,
-                "origin": "expiry",
-                "company_id": community.company_id.id,
-                "description": self.env._("Points earned up to %(date)s and not used expire.",
-                                 date=cutoff),
-                "idempotency_key": f"expiry:{community.id}:{partner_id}:{cutoff}",
-            } for partner_id, amount in self.env.cr.fetchall()]
+                    cutoff=cutoff,
+                    community=community.id,
+                    company=community.company_id.id,
+                )
+            )
+            vals_list = [
+                {
+                    "partner_id": partner_id,
+                    "points": -amount,
+                    "date": today,
+                    "origin": "expiry",
+                    "company_id": community.company_id.id,
+                    "description": self.env._(
+                        "Points earned up to %(date)s and not used expire.", date=cutoff
+                    ),
+                    "idempotency_key": f"expiry:{community.id}:{partner_id}:{cutoff}",
+                }
+                for partner_id, amount in self.env.cr.fetchall()
+            ]
             self.sudo()._post(vals_list, check_rights=False)

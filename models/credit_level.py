@@ -19,7 +19,6 @@ class CreditLevel(models.Model):
     color = fields.Integer()
     community_id = fields.Many2one(
         "credit.place",
-        string="Community",
         domain="[('place_type', '=', 'community')]",
         check_company=True,
         help="Levels of a community replace the general levels for its subjects.",

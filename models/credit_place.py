@@ -42,12 +42,9 @@ class CreditPlace(models.Model):
     )
     parent_path = fields.Char(index=True)
     child_ids = fields.One2many("credit.place", "parent_id", string="Sub-places")
-    complete_name = fields.Char(
-        compute="_compute_complete_name", recursive=True, store=True
-    )
+    complete_name = fields.Char(compute="_compute_complete_name", recursive=True, store=True)
     community_id = fields.Many2one(
         "credit.place",
-        string="Community",
         compute="_compute_community_id",
         recursive=True,
         store=True,
@@ -75,13 +72,10 @@ class CreditPlace(models.Model):
         "are then refused.",
     )
     points_expire = fields.Boolean(
-        string="Points Expire",
         tracking=True,
         help="Unspent points expire after the given number of months.",
     )
-    expiry_months = fields.Integer(
-        string="Expire After (months)", default=24, tracking=True
-    )
+    expiry_months = fields.Integer(string="Expire After (months)", default=24, tracking=True)
     household_points_mode = fields.Selection(
         [("sum", "Sum of the members"), ("average", "Average per member")],
         string="Household Points",

@@ -16,7 +16,6 @@ class CreditRule(models.Model):
     sequence = fields.Integer(default=10)
     category_id = fields.Many2one(
         "credit.rule.category",
-        string="Category",
         required=True,
         check_company=True,
         tracking=True,
@@ -59,7 +58,6 @@ class CreditRule(models.Model):
     date_to = fields.Date(string="Valid Until", tracking=True)
     community_id = fields.Many2one(
         "credit.place",
-        string="Community",
         domain="[('place_type', '=', 'community')]",
         check_company=True,
         index=True,
@@ -158,17 +156,22 @@ class CreditRule(models.Model):
     def _check_behaviour_sign(self):
         for rule in self.filtered(lambda r: r.behaviour and r.active):
             key = rule.behaviour.strip()
-            scope = [("community_id", "=", False)]
+            # a global rule meets every rule; a community's rule meets global ones and its own
+            scope = []
             if rule.community_id:
-                scope = ["|", ("community_id", "=", False), ("community_id", "=", rule.community_id.id)]
+                scope = [
+                    "|",
+                    ("community_id", "=", False),
+                    ("community_id", "=", rule.community_id.id),
+                ]
             opposite = self.search(
                 [
                     ("id", "!=", rule.id),
                     ("behaviour", "=ilike", key),
                     ("company_id", "=", rule.company_id.id),
                     ("points", "<" if rule.points > 0 else ">", 0),
-                ]
-                + (scope if rule.community_id else []),
+                    *scope,
+                ],
                 limit=1,
             )
             if opposite:

@@ -14,46 +14,57 @@ class ResPartner(models.Model):
         "A subject may hold several roles.",
     )
     credit_is_subject = fields.Boolean(
-        string="Credit Subject", compute="_compute_credit_is_subject", store=True,
+        string="Credit Subject",
+        compute="_compute_credit_is_subject",
+        store=True,
         index=True,
     )
     credit_place_id = fields.Many2one(
-        "credit.place", string="Credit Place", index=True, tracking=True,
+        "credit.place",
+        index=True,
+        tracking=True,
         help="Where the subject lives or is based: a building, estate, grid or community.",
     )
     credit_community_id = fields.Many2one(
-        related="credit_place_id.community_id", store=True, index=True,
+        related="credit_place_id.community_id",
+        store=True,
+        index=True,
         string="Credit Community",
     )
     credit_household_id = fields.Many2one(
-        "credit.household", string="Household", index=True, tracking=True,
+        "credit.household",
+        string="Household",
+        index=True,
+        tracking=True,
     )
     credit_id_number = fields.Char(
-        string="ID Number", groups="community_credit.group_credit_manager", copy=False,
+        string="ID Number",
+        groups="community_credit.group_credit_manager",
+        copy=False,
         help="Identity card number, used to find the same person twice. "
         "Only credit managers can see it.",
     )
     credit_balance = fields.Integer(
-        string="Credit Points", compute="_compute_credit_balance",
+        string="Credit Points",
+        compute="_compute_credit_balance",
         search="_search_credit_balance",
     )
-    credit_level_id = fields.Many2one(
-        "credit.level", string="Credit Level", compute="_compute_credit_balance"
-    )
+    credit_level_id = fields.Many2one("credit.level", compute="_compute_credit_balance")
     credit_points_month = fields.Integer(
         string="Points This Month", compute="_compute_credit_period_points"
     )
     credit_points_year = fields.Integer(
         string="Points This Year", compute="_compute_credit_period_points"
     )
-    credit_line_count = fields.Integer(
-        string="Ledger Lines", compute="_compute_credit_balance"
-    )
+    credit_line_count = fields.Integer(string="Ledger Lines", compute="_compute_credit_balance")
 
     _sql_constraints = [
-        ("credit_id_number_uniq", "unique(credit_id_number)",
-         "Another contact already has this ID number: open that contact instead of "
-         "creating the person twice."),
+        (
+            "credit_id_number_uniq",
+            "unique(credit_id_number)",
+            "Another contact already has this ID number: open that contact instead of "
+            "creating the person twice.",
+        ),
     ]
 
     @api.depends("credit_role_ids")
@@ -62,8 +73,12 @@ class ResPartner(models.Model):
             partner.credit_is_subject = bool(partner.credit_role_ids)
 
     def _compute_credit_balance(self):
-        rows = self.env["credit.balance"].sudo().search(  # figures of visible contacts
-            [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+        rows = (
+            self.env["credit.balance"]
+            .sudo()
+            .search(  # figures of visible contacts
+                [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+            )
         )
         by_partner = {row.partner_id.id: row for row in rows}
         for partner in self:
@@ -75,15 +90,23 @@ class ResPartner(models.Model):
     def _search_credit_balance(self, operator, value):
         if operator not in ("=", "!=", "<", "<=", ">", ">="):
             raise ValidationError(self.env._("Unsupported search on credit points."))
-        rows = self.env["credit.balance"].sudo()._search(
-            [("balance", operator, value), ("company_id", "=", self.env.company.id)]
+        rows = (
+            self.env["credit.balance"]
+            .sudo()
+            ._search([("balance", operator, value), ("company_id", "=", self.env.company.id)])
         )
         domain = [("id", "in", rows.subselect("partner_id"))]
-        if (operator in ("<", "<=") and value >= 0) or (operator in ("=", ">=") and value <= 0) \
-                or (operator == ">" and value < 0) or (operator == "!=" and value != 0):
+        if (
+            (operator in ("<", "<=") and value >= 0)
+            or (operator in ("=", ">=") and value <= 0)
+            or (operator == ">" and value < 0)
+            or (operator == "!=" and value != 0)
+        ):
             # subjects without any movement have 0 points
-            without = self.env["credit.balance"].sudo()._search(
-                [("company_id", "=", self.env.company.id)]
+            without = (
+                self.env["credit.balance"]
+                .sudo()
+                ._search([("company_id", "=", self.env.company.id)])
             )
             domain = expression.OR([domain, [("id", "not in", without.subselect("partner_id"))]])
         return domain
@@ -93,13 +116,18 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         lines = self.env["credit.ledger.line"].sudo()  # totals of the visible contact
         base = [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
-        month = dict(lines._read_group(
-            base + [("date", ">=", today.replace(day=1))], ["partner_id"], ["points:sum"]
-        ))
-        year = dict(lines._read_group(
-            base + [("date", ">=", today.replace(month=1, day=1))],
-            ["partner_id"], ["points:sum"],
-        ))
+        month = dict(
+            lines._read_group(
+                [*base, ("date", ">=", today.replace(day=1))], ["partner_id"], ["points:sum"]
+            )
+        )
+        year = dict(
+            lines._read_group(
+                [*base, ("date", ">=", today.replace(month=1, day=1))],
+                ["partner_id"],
+                ["points:sum"],
+            )
+        )
         for partner in self:
             partner.credit_points_month = month.get(partner, 0)
             partner.credit_points_year = year.get(partner, 0)
@@ -108,16 +136,21 @@ class ResPartner(models.Model):
     def _check_credit_household_place(self):
         for partner in self.filtered("credit_household_id"):
             household = partner.credit_household_id
-            if partner.credit_place_id and household.community_id \
-                    and partner.credit_community_id != household.community_id:
-                raise ValidationError(self.env._(
-                    "%(subject)s lives in %(community)s but household %(household)s "
-                    "belongs to %(other)s.",
-                    subject=partner.name,
-                    community=partner.credit_community_id.display_name,
-                    household=household.name,
-                    other=household.community_id.display_name,
-                ))
+            if (
+                partner.credit_place_id
+                and household.community_id
+                and partner.credit_community_id != household.community_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(subject)s lives in %(community)s but household %(household)s "
+                        "belongs to %(other)s.",
+                        subject=partner.name,
+                        community=partner.credit_community_id.display_name,
+                        household=household.name,
+                        other=household.community_id.display_name,
+                    )
+                )
 
     def action_view_credit_ledger(self):
         self.ensure_one()

@@ -32,78 +32,152 @@ class CreditCase(TransactionCase):
         cls.env = cls.env(context=dict(cls.env.context, **DISABLED_MAIL_CONTEXT))
         Place = cls.env["credit.place"]
         cls.city = Place.create({"name": "Test City", "place_type": "city"})
-        cls.community = Place.create({
-            "name": "Test Community", "code": "T-COM", "place_type": "community",
-            "parent_id": cls.city.id,
-        })
-        cls.estate_a = Place.create({
-            "name": "Estate A", "place_type": "estate", "parent_id": cls.community.id,
-        })
-        cls.estate_b = Place.create({
-            "name": "Estate B", "place_type": "estate", "parent_id": cls.community.id,
-        })
-        cls.building_a1 = Place.create({
-            "name": "Building A1", "place_type": "building", "parent_id": cls.estate_a.id,
-        })
-        cls.building_b1 = Place.create({
-            "name": "Building B1", "place_type": "building", "parent_id": cls.estate_b.id,
-        })
-        cls.community_nd = Place.create({
-            "name": "Never Deduct Community", "place_type": "community",
-            "parent_id": cls.city.id, "allow_deduction": False,
-        })
-        cls.building_nd = Place.create({
-            "name": "Building N1", "place_type": "building", "parent_id": cls.community_nd.id,
-        })
+        cls.community = Place.create(
+            {
+                "name": "Test Community",
+                "code": "T-COM",
+                "place_type": "community",
+                "parent_id": cls.city.id,
+            }
+        )
+        cls.estate_a = Place.create(
+            {
+                "name": "Estate A",
+                "place_type": "estate",
+                "parent_id": cls.community.id,
+            }
+        )
+        cls.estate_b = Place.create(
+            {
+                "name": "Estate B",
+                "place_type": "estate",
+                "parent_id": cls.community.id,
+            }
+        )
+        cls.building_a1 = Place.create(
+            {
+                "name": "Building A1",
+                "place_type": "building",
+                "parent_id": cls.estate_a.id,
+            }
+        )
+        cls.building_b1 = Place.create(
+            {
+                "name": "Building B1",
+                "place_type": "building",
+                "parent_id": cls.estate_b.id,
+            }
+        )
+        cls.community_nd = Place.create(
+            {
+                "name": "Never Deduct Community",
+                "place_type": "community",
+                "parent_id": cls.city.id,
+                "allow_deduction": False,
+            }
+        )
+        cls.building_nd = Place.create(
+            {
+                "name": "Building N1",
+                "place_type": "building",
+                "parent_id": cls.community_nd.id,
+            }
+        )
 
-        cls.category = cls.env["credit.rule.category"].create({
-            "name": "睦邻 Neighbourliness", "period": "month",
-        })
+        cls.category = cls.env["credit.rule.category"].create(
+            {
+                "name": "睦邻 Neighbourliness",
+                "period": "month",
+            }
+        )
         Rule = cls.env["credit.rule"]
-        cls.rule_help = Rule.create({
-            "code": "T01", "name": "Help a neighbour", "category_id": cls.category.id,
-            "points": 3, "cap_month": 9, "behaviour": "help-neighbour",
-        })
-        cls.rule_clean = Rule.create({
-            "code": "T02", "name": "Clean the stairwell", "category_id": cls.category.id,
-            "points": 2,
-        })
-        cls.rule_fight = Rule.create({
-            "code": "T03", "name": "Fighting", "category_id": cls.category.id,
-            "points": -10, "behaviour": "fighting",
-        })
-        cls.rule_photo = Rule.create({
-            "code": "T04", "name": "Six-have family", "category_id": cls.category.id,
-            "points": 5, "evidence_required": True,
-        })
+        cls.rule_help = Rule.create(
+            {
+                "code": "T01",
+                "name": "Help a neighbour",
+                "category_id": cls.category.id,
+                "points": 3,
+                "cap_month": 9,
+                "behaviour": "help-neighbour",
+            }
+        )
+        cls.rule_clean = Rule.create(
+            {
+                "code": "T02",
+                "name": "Clean the stairwell",
+                "category_id": cls.category.id,
+                "points": 2,
+            }
+        )
+        cls.rule_fight = Rule.create(
+            {
+                "code": "T03",
+                "name": "Fighting",
+                "category_id": cls.category.id,
+                "points": -10,
+                "behaviour": "fighting",
+            }
+        )
+        cls.rule_photo = Rule.create(
+            {
+                "code": "T04",
+                "name": "Six-have family",
+                "category_id": cls.category.id,
+                "points": 5,
+                "evidence_required": True,
+            }
+        )
 
         roles = cls.env.ref("community_credit.role_resident")
-        cls.household = cls.env["credit.household"].create({
-            "name": "Zhang family", "place_id": cls.building_a1.id,
-        })
+        cls.household = cls.env["credit.household"].create(
+            {
+                "name": "Zhang family",
+                "place_id": cls.building_a1.id,
+            }
+        )
         Partner = cls.env["res.partner"]
-        cls.res_a1 = Partner.create({
-            "name": "张三", "credit_role_ids": [Command.set(roles.ids)],
-            "credit_place_id": cls.building_a1.id, "credit_household_id": cls.household.id,
-        })
-        cls.res_a2 = Partner.create({
-            "name": "李四", "credit_role_ids": [Command.set(roles.ids)],
-            "credit_place_id": cls.building_a1.id, "credit_household_id": cls.household.id,
-        })
-        cls.res_b1 = Partner.create({
-            "name": "王五", "credit_role_ids": [Command.set(roles.ids)],
-            "credit_place_id": cls.building_b1.id,
-        })
-        cls.res_nd = Partner.create({
-            "name": "赵六", "credit_role_ids": [Command.set(roles.ids)],
-            "credit_place_id": cls.building_nd.id,
-        })
+        cls.res_a1 = Partner.create(
+            {
+                "name": "张三",
+                "credit_role_ids": [Command.set(roles.ids)],
+                "credit_place_id": cls.building_a1.id,
+                "credit_household_id": cls.household.id,
+            }
+        )
+        cls.res_a2 = Partner.create(
+            {
+                "name": "李四",
+                "credit_role_ids": [Command.set(roles.ids)],
+                "credit_place_id": cls.building_a1.id,
+                "credit_household_id": cls.household.id,
+            }
+        )
+        cls.res_b1 = Partner.create(
+            {
+                "name": "王五",
+                "credit_role_ids": [Command.set(roles.ids)],
+                "credit_place_id": cls.building_b1.id,
+            }
+        )
+        cls.res_nd = Partner.create(
+            {
+                "name": "赵六",
+                "credit_role_ids": [Command.set(roles.ids)],
+                "credit_place_id": cls.building_nd.id,
+            }
+        )
 
         cls.user_resident = new_test_user(
-            cls.env, "t_resident", groups=RESIDENT, partner_id=cls.res_a1.id,
+            cls.env,
+            "t_resident",
+            groups=RESIDENT,
+            partner_id=cls.res_a1.id,
         )
         cls.user_resident_b = new_test_user(
-            cls.env, "t_resident_b", groups=RESIDENT, partner_id=cls.res_b1.id,
+            cls.env,
+            "t_resident_b",
+            groups=RESIDENT,
+            partner_id=cls.res_b1.id,
         )
         cls.user_grid = new_test_user(cls.env, "t_grid", groups=GRID)
         cls.user_grid.credit_place_ids = cls.estate_a
@@ -118,8 +192,12 @@ class CreditCase(TransactionCase):
     def post(cls, partner, rule, key, day=DAY, user=None, points=None, **extra):
         """Post one line as `user` (the manager by default), through the one posting path."""
         vals = {
-            "partner_id": partner.id, "rule_id": rule.id, "date": day,
-            "origin": "manual", "idempotency_key": key, **extra,
+            "partner_id": partner.id,
+            "rule_id": rule.id,
+            "date": day,
+            "origin": "manual",
+            "idempotency_key": key,
+            **extra,
         }
         if points is not None:
             vals["points"] = points

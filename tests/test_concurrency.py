@@ -6,6 +6,7 @@ retries on serialization failures with a fresh snapshot, as Odoo's request loop
 (odoo.service.model.retrying) does. That helper itself is not used here because
 it reloads the registry, which the test runner keeps locked.
 """
+
 import sys
 import threading
 import traceback
@@ -14,8 +15,8 @@ from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError, ValidationError
-from odoo.sql_db import db_connect
 from odoo.modules.registry import Registry
+from odoo.sql_db import db_connect
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import mute_logger
 
@@ -32,27 +33,65 @@ class TestConcurrentPosting(BaseCase):
         with cls.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             community = env["credit.place"].create(
-                {"name": "Concurrency Community", "place_type": "community"})
+                {"name": "Concurrency Community", "place_type": "community"}
+            )
             category = env["credit.rule.category"].create({"name": "Concurrency"})
-            cls.rule_id = env["credit.rule"].create({
-                "code": "CC1", "name": "Capped help", "category_id": category.id,
-                "points": 2, "cap_month": 4, "community_id": community.id,
-            }).id
-            cls.free_rule_id = env["credit.rule"].create({
-                "code": "CC2", "name": "Uncapped help", "category_id": category.id,
-                "points": 1, "community_id": community.id,
-            }).id
-            cls.partner_id = env["res.partner"].create({
-                "name": "Concurrent resident", "credit_place_id": community.id,
-                "credit_role_ids": [Command.set(env.ref("community_credit.role_resident").ids)],
-            }).id
+            cls.rule_id = (
+                env["credit.rule"]
+                .create(
+                    {
+                        "code": "CC1",
+                        "name": "Capped help",
+                        "category_id": category.id,
+                        "points": 2,
+                        "cap_month": 4,
+                        "community_id": community.id,
+                    }
+                )
+                .id
+            )
+            cls.free_rule_id = (
+                env["credit.rule"]
+                .create(
+                    {
+                        "code": "CC2",
+                        "name": "Uncapped help",
+                        "category_id": category.id,
+                        "points": 1,
+                        "community_id": community.id,
+                    }
+                )
+                .id
+            )
+            cls.partner_id = (
+                env["res.partner"]
+                .create(
+                    {
+                        "name": "Concurrent resident",
+                        "credit_place_id": community.id,
+                        "credit_role_ids": [
+                            Command.set(env.ref("community_credit.role_resident").ids)
+                        ],
+                    }
+                )
+                .id
+            )
             cls.community_id = community.id
             cls.category_id = category.id
-            cls.manager_id = env["res.users"].create({
-                "name": "Concurrency manager", "login": "cc_concurrency_manager",
-                "groups_id": [Command.set([env.ref("community_credit.group_credit_manager").id])],
-            }).id
-            cr.commit()
+            cls.manager_id = (
+                env["res.users"]
+                .create(
+                    {
+                        "name": "Concurrency manager",
+                        "login": "cc_concurrency_manager",
+                        "groups_id": [
+                            Command.set([env.ref("community_credit.group_credit_manager").id])
+                        ],
+                    }
+                )
+                .id
+            )
+            cr.commit()  # pylint: disable=invalid-commit
 
     @classmethod
     def cursor(cls):
@@ -66,12 +105,14 @@ class TestConcurrentPosting(BaseCase):
             cr.execute("DELETE FROM credit_ledger_line WHERE partner_id = %s", [cls.partner_id])
             cr.execute("DELETE FROM credit_balance WHERE partner_id = %s", [cls.partner_id])
             cr.execute("DELETE FROM res_users WHERE id = %s", [cls.manager_id])
-            cr.execute("DELETE FROM res_partner WHERE id = %s OR name = 'Concurrency manager'",
-                        [cls.partner_id])
+            cr.execute(
+                "DELETE FROM res_partner WHERE id = %s OR name = 'Concurrency manager'",
+                [cls.partner_id],
+            )
             cr.execute("DELETE FROM credit_rule WHERE id IN %s", [(cls.rule_id, cls.free_rule_id)])
             cr.execute("DELETE FROM credit_rule_category WHERE id = %s", [cls.category_id])
             cr.execute("DELETE FROM credit_place WHERE id = %s", [cls.community_id])
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
         super().tearDownClass()
 
     @staticmethod
@@ -82,7 +123,7 @@ class TestConcurrentPosting(BaseCase):
             try:
                 result = func(env)
                 env.flush_all()
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
                 return result
             except SerializationFailure:
                 cr.rollback()  # also clears the transaction's cache
@@ -104,10 +145,16 @@ class TestConcurrentPosting(BaseCase):
                 pids[index] = cr.fetchone()[0]
 
                 def post(env):
-                    lines = env["credit.ledger.line"]._post([{
-                        "partner_id": self.partner_id, "rule_id": rule_id,
-                        "origin": "manual", "idempotency_key": key,
-                    }])
+                    lines = env["credit.ledger.line"]._post(
+                        [
+                            {
+                                "partner_id": self.partner_id,
+                                "rule_id": rule_id,
+                                "origin": "manual",
+                                "idempotency_key": key,
+                            }
+                        ]
+                    )
                     if index == 0 and first_holds:
                         second_started.wait(10)
                         cr.execute("SELECT pg_sleep(0.3)")  # the other one waits on our lock
@@ -135,11 +182,15 @@ class TestConcurrentPosting(BaseCase):
 
     def ledger_state(self):
         with self.cursor() as cr:
-            cr.execute("SELECT COUNT(*), COALESCE(SUM(points), 0) FROM credit_ledger_line "
-                       "WHERE partner_id = %s", [self.partner_id])
+            cr.execute(
+                "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM credit_ledger_line "
+                "WHERE partner_id = %s",
+                [self.partner_id],
+            )
             count, total = cr.fetchone()
-            cr.execute("SELECT balance FROM credit_balance WHERE partner_id = %s",
-                       [self.partner_id])
+            cr.execute(
+                "SELECT balance FROM credit_balance WHERE partner_id = %s", [self.partner_id]
+            )
             balance = cr.fetchone()
         return count, total, balance and balance[0]
 
@@ -147,10 +198,20 @@ class TestConcurrentPosting(BaseCase):
     def test_1_last_capped_points(self):
         # cap 4 per month, 2 points per grant: first use 2 of them
         with self.cursor() as cr:
-            self.as_request(cr, self.manager_id, lambda env: env["credit.ledger.line"]._post([{
-                "partner_id": self.partner_id, "rule_id": self.rule_id,
-                "origin": "manual", "idempotency_key": "cc:first",
-            }]))
+            self.as_request(
+                cr,
+                self.manager_id,
+                lambda env: env["credit.ledger.line"]._post(
+                    [
+                        {
+                            "partner_id": self.partner_id,
+                            "rule_id": self.rule_id,
+                            "origin": "manual",
+                            "idempotency_key": "cc:first",
+                        }
+                    ]
+                ),
+            )
         outcomes, pids = self.run_concurrently(["cc:a", "cc:b"], self.rule_id)
         self.assertNotEqual(pids[0], pids[1], "the two workers must use two connections")
         kinds = sorted(kind for kind, _detail in outcomes)
@@ -165,7 +226,7 @@ class TestConcurrentPosting(BaseCase):
         self.assertNotEqual(pids[0], pids[1])
         self.assertEqual([kind for kind, _detail in outcomes], ["ok", "ok"], outcomes)
         self.assertEqual(outcomes[0][1], outcomes[1][1], "both get the one line")
-        count, total, balance = self.ledger_state()
+        _count, total, balance = self.ledger_state()
         with self.cursor() as cr:
             cr.execute("SELECT COUNT(*) FROM credit_ledger_line WHERE idempotency_key = 'cc:same'")
             self.assertEqual(cr.fetchone()[0], 1)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
+from psycopg2.errors import CheckViolation
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -58,8 +59,12 @@ class TestLedgerPosting(CreditCase):
 
     def test_lines_cannot_be_created_around_the_posting_path(self):
         vals = {
-            "partner_id": self.res_a1.id, "rule_id": self.rule_help.id, "points": 300,
-            "date": DAY, "origin": "manual", "idempotency_key": "sneaky",
+            "partner_id": self.res_a1.id,
+            "rule_id": self.rule_help.id,
+            "points": 300,
+            "date": DAY,
+            "origin": "manual",
+            "idempotency_key": "sneaky",
             "company_id": self.env.company.id,
         }
         with self.assertRaises(AccessError):
@@ -78,25 +83,46 @@ class TestLedgerPosting(CreditCase):
         self.assertEqual(self.balance(self.res_a1), 3)
 
     def test_duplicate_key_in_one_batch_is_refused(self):
-        vals = {"partner_id": self.res_a1.id, "rule_id": self.rule_help.id,
-                "date": DAY, "origin": "manual", "idempotency_key": "dup"}
+        vals = {
+            "partner_id": self.res_a1.id,
+            "rule_id": self.rule_help.id,
+            "date": DAY,
+            "origin": "manual",
+            "idempotency_key": "dup",
+        }
         with self.assertRaises(UserError):
             self.Ledger.with_user(self.user_manager)._post([vals, dict(vals)])
         self.assertEqual(self.balance(self.res_a1), 0)
 
     def test_key_is_required(self):
         with self.assertRaises(UserError):
-            self.Ledger.with_user(self.user_manager)._post([{
-                "partner_id": self.res_a1.id, "rule_id": self.rule_help.id,
-                "origin": "manual", "date": DAY,
-            }])
+            self.Ledger.with_user(self.user_manager)._post(
+                [
+                    {
+                        "partner_id": self.res_a1.id,
+                        "rule_id": self.rule_help.id,
+                        "origin": "manual",
+                        "date": DAY,
+                    }
+                ]
+            )
 
     def test_batch_is_all_or_nothing(self):
         vals = [
-            {"partner_id": self.res_a1.id, "rule_id": self.rule_help.id, "date": DAY,
-             "origin": "manual", "idempotency_key": "b1"},
-            {"partner_id": self.res_nd.id, "rule_id": self.rule_fight.id, "date": DAY,
-             "origin": "manual", "idempotency_key": "b2"},
+            {
+                "partner_id": self.res_a1.id,
+                "rule_id": self.rule_help.id,
+                "date": DAY,
+                "origin": "manual",
+                "idempotency_key": "b1",
+            },
+            {
+                "partner_id": self.res_nd.id,
+                "rule_id": self.rule_fight.id,
+                "date": DAY,
+                "origin": "manual",
+                "idempotency_key": "b2",
+            },
         ]
         with self.assertRaises(UserError):
             self.Ledger.with_user(self.user_manager)._post(vals)
@@ -117,8 +143,16 @@ class TestLedgerRules(CreditCase):
         self.assertEqual(self.balance(self.res_a1), 12)
 
     def test_cap_counts_lines_of_the_same_batch(self):
-        vals = [{"partner_id": self.res_a1.id, "rule_id": self.rule_help.id,
-                 "date": DAY, "origin": "manual", "idempotency_key": f"c{n}"} for n in range(4)]
+        vals = [
+            {
+                "partner_id": self.res_a1.id,
+                "rule_id": self.rule_help.id,
+                "date": DAY,
+                "origin": "manual",
+                "idempotency_key": f"c{n}",
+            }
+            for n in range(4)
+        ]
         with self.assertRaisesRegex(UserError, "Cap reached"):
             self.Ledger.with_user(self.user_manager)._post(vals)
         self.assertEqual(self.balance(self.res_a1), 0)
@@ -150,23 +184,39 @@ class TestLedgerRules(CreditCase):
 
     def test_deduction_rule_refused_for_no_deduction_community(self):
         with self.assertRaisesRegex(ValidationError, "does not deduct"):
-            self.env["credit.rule"].create({
-                "code": "ND1", "name": "Littering", "category_id": self.category.id,
-                "points": -2, "community_id": self.community_nd.id,
-            })
+            self.env["credit.rule"].create(
+                {
+                    "code": "ND1",
+                    "name": "Littering",
+                    "category_id": self.category.id,
+                    "points": -2,
+                    "community_id": self.community_nd.id,
+                }
+            )
 
     def test_behaviour_cannot_both_add_and_deduct(self):
         with self.assertRaisesRegex(ValidationError, "both about the behaviour"):
-            self.env["credit.rule"].create({
-                "code": "T90", "name": "Not helping", "category_id": self.category.id,
-                "points": -3, "behaviour": "Help-Neighbour",
-            })
+            self.env["credit.rule"].create(
+                {
+                    "code": "T90",
+                    "name": "Not helping",
+                    "category_id": self.category.id,
+                    "points": -3,
+                    "behaviour": "Help-Neighbour",
+                }
+            )
         # a community-scoped rule also conflicts with a global one
         with self.assertRaises(ValidationError):
-            self.env["credit.rule"].create({
-                "code": "T91", "name": "Fight settled", "category_id": self.category.id,
-                "points": 2, "behaviour": "fighting", "community_id": self.community.id,
-            })
+            self.env["credit.rule"].create(
+                {
+                    "code": "T91",
+                    "name": "Fight settled",
+                    "category_id": self.category.id,
+                    "points": 2,
+                    "behaviour": "fighting",
+                    "community_id": self.community.id,
+                }
+            )
 
     @mute_logger("odoo.sql_db")
     def test_rule_sanity_constraints(self):
@@ -176,13 +226,19 @@ class TestLedgerRules(CreditCase):
             Rule.create({**base, "code": "Z1", "points": 5, "cap_month": 3})
         with self.assertRaises(ValidationError):
             Rule.create({**base, "code": "T01", "points": 1})  # code taken
-        with self.assertRaises(Exception):
+        with self.assertRaises(CheckViolation), self.env.cr.savepoint():
+            Rule.create({**base, "code": "Z2", "points": 0})
+        with self.assertRaises(CheckViolation):
             with self.env.cr.savepoint():
-                Rule.create({**base, "code": "Z2", "points": 0})
-        with self.assertRaises(Exception):
-            with self.env.cr.savepoint():
-                Rule.create({**base, "code": "Z3", "points": 1,
-                             "date_from": DAY, "date_to": DAY - timedelta(days=1)})
+                Rule.create(
+                    {
+                        **base,
+                        "code": "Z3",
+                        "points": 1,
+                        "date_from": DAY,
+                        "date_to": DAY - timedelta(days=1),
+                    }
+                )
 
     def test_validity_scope_and_dates(self):
         self.rule_clean.write({"date_from": DAY, "date_to": DAY + timedelta(days=30)})
@@ -192,10 +248,15 @@ class TestLedgerRules(CreditCase):
         future = fields.Date.today() + timedelta(days=1)
         with self.assertRaisesRegex(UserError, "future"):
             self.post(self.res_a1, self.rule_help, "v3", day=future)
-        local = self.env["credit.rule"].create({
-            "code": "L1", "name": "Local only", "category_id": self.category.id,
-            "points": 1, "community_id": self.community_nd.id,
-        })
+        local = self.env["credit.rule"].create(
+            {
+                "code": "L1",
+                "name": "Local only",
+                "category_id": self.category.id,
+                "points": 1,
+                "community_id": self.community_nd.id,
+            }
+        )
         with self.assertRaisesRegex(UserError, "belongs to"):
             self.post(self.res_a1, local, "v4")
         self.rule_help.active = False
@@ -216,8 +277,9 @@ class TestLedgerRules(CreditCase):
         with self.assertRaisesRegex(UserError, "requires evidence"):
             self.post(self.res_a1, self.rule_photo, "e1")
         photo = self.env["ir.attachment"].create({"name": "family.jpg", "raw": b"jpeg"})
-        line = self.post(self.res_a1, self.rule_photo, "e2",
-                         attachment_ids=[Command.set(photo.ids)])
+        line = self.post(
+            self.res_a1, self.rule_photo, "e2", attachment_ids=[Command.set(photo.ids)]
+        )
         self.assertEqual(line.attachment_ids, photo)
         self.assertEqual(self.balance(self.res_a1), 5)
 
@@ -226,14 +288,22 @@ class TestLedgerRules(CreditCase):
 class TestReversal(CreditCase):
     def test_reverse_adds_opposite_line(self):
         line = self.post(self.res_a1, self.rule_fight, "f1")
-        wizard = self.env["credit.reverse.wizard"].with_user(self.user_manager).create({
-            "line_ids": [Command.set(line.ids)], "reason": "Wrong person",
-        })
+        wizard = (
+            self.env["credit.reverse.wizard"]
+            .with_user(self.user_manager)
+            .create(
+                {
+                    "line_ids": [Command.set(line.ids)],
+                    "reason": "Wrong person",
+                }
+            )
+        )
         wizard.action_reverse()
         reversal = line.reversal_ids
         self.assertEqual(len(reversal), 1)
-        self.assertEqual((reversal.points, reversal.origin, reversal.reversal_of_id),
-                         (10, "reversal", line))
+        self.assertEqual(
+            (reversal.points, reversal.origin, reversal.reversal_of_id), (10, "reversal", line)
+        )
         self.assertEqual(line.state, "reversed")
         self.assertEqual(self.balance(self.res_a1), 0)
         # the original is kept, reversed; neither can be reversed again
@@ -255,9 +325,12 @@ class TestReversal(CreditCase):
         with self.assertRaises(AccessError):
             line.with_user(self.user_grid).action_reverse()
         with self.assertRaises(AccessError):
-            self.env["credit.reverse.wizard"].with_user(self.user_grid).create({
-                "line_ids": [Command.set(line.ids)], "reason": "no",
-            })
+            self.env["credit.reverse.wizard"].with_user(self.user_grid).create(
+                {
+                    "line_ids": [Command.set(line.ids)],
+                    "reason": "no",
+                }
+            )
         self.assertEqual(line.state, "posted")
 
 
@@ -266,10 +339,12 @@ class TestBalancesLevelsHouseholds(CreditCase):
     def test_levels_follow_thresholds(self):
         Level = self.env["credit.level"]
         Level.search([("community_id", "=", self.community.id)]).unlink()
-        own = Level.create([
-            {"code": "A+", "name": "Top", "min_points": 5, "community_id": self.community.id},
-            {"code": "B", "name": "Base", "min_points": 0, "community_id": self.community.id},
-        ])
+        own = Level.create(
+            [
+                {"code": "A+", "name": "Top", "min_points": 5, "community_id": self.community.id},
+                {"code": "B", "name": "Base", "min_points": 0, "community_id": self.community.id},
+            ]
+        )
         self.post(self.res_a1, self.rule_help, "l1")  # 3 points -> B
         self.res_a1.invalidate_recordset()
         self.assertEqual(self.res_a1.credit_level_id, own[1])
@@ -286,9 +361,9 @@ class TestBalancesLevelsHouseholds(CreditCase):
         self.assertEqual(self.res_nd.credit_level_id, general)
 
     def test_household_points_sum_or_average(self):
-        self.post(self.res_a1, self.rule_help, "h1")   # 3
+        self.post(self.res_a1, self.rule_help, "h1")  # 3
         self.post(self.res_a2, self.rule_clean, "h2")  # 2
-        self.post(self.res_a2, self.rule_help, "h3")   # 3
+        self.post(self.res_a2, self.rule_help, "h3")  # 3
         self.household.invalidate_recordset()
         self.assertEqual((self.household.points, self.household.member_count), (8, 2))
         self.community.household_points_mode = "average"
@@ -308,11 +383,13 @@ class TestBalancesLevelsHouseholds(CreditCase):
 
     def test_search_subjects_by_balance(self):
         self.post(self.res_a1, self.rule_help, "s1")
-        rich = self.env["res.partner"].search([("credit_balance", ">=", 3),
-                                               ("id", "in", [self.res_a1.id, self.res_a2.id])])
+        rich = self.env["res.partner"].search(
+            [("credit_balance", ">=", 3), ("id", "in", [self.res_a1.id, self.res_a2.id])]
+        )
         self.assertEqual(rich, self.res_a1)
-        poor = self.env["res.partner"].search([("credit_balance", "=", 0),
-                                               ("id", "in", [self.res_a1.id, self.res_a2.id])])
+        poor = self.env["res.partner"].search(
+            [("credit_balance", "=", 0), ("id", "in", [self.res_a1.id, self.res_a2.id])]
+        )
         self.assertEqual(poor, self.res_a2)
 
     def test_moving_house_moves_the_balance_row(self):
@@ -342,7 +419,9 @@ class TestExpiry(CreditCase):
         self.post(self.res_a2, self.rule_help, "z1", day=today - relativedelta(months=14))
         self.post(self.res_a2, self.rule_clean, "z2", day=today - relativedelta(months=13))
         self.post(self.res_a2, self.rule_help, "z3", day=today - relativedelta(months=1))
-        line = self.post(self.res_a2, self.rule_clean, "z4", day=today - relativedelta(months=12, days=5))
+        line = self.post(
+            self.res_a2, self.rule_clean, "z4", day=today - relativedelta(months=12, days=5)
+        )
         line._reverse("not confirmed", today - relativedelta(months=2))
         # old credit: 3 + 2 + 2 = 7; taken away: the reversal 2 -> 5 expire
         self.Ledger._cron_expire_points()

@@ -6,9 +6,7 @@ class CreditGrantWizard(models.TransientModel):
     _name = "credit.grant.wizard"
     _description = "Grant Credit Points"
 
-    rule_id = fields.Many2one(
-        "credit.rule", string="Rule", required=True, domain="[('active', '=', True)]"
-    )
+    rule_id = fields.Many2one("credit.rule", required=True, domain="[('active', '=', True)]")
     points = fields.Integer(related="rule_id.points")
     date = fields.Date(required=True, default=fields.Date.context_today)
     place_id = fields.Many2one(
@@ -34,8 +32,10 @@ class CreditGrantWizard(models.TransientModel):
     def _onchange_place_id(self):
         if self.place_id:
             residents = self.env["res.partner"].search(
-                [("credit_place_id", "child_of", self.place_id.id),
-                 ("credit_is_subject", "=", True)]
+                [
+                    ("credit_place_id", "child_of", self.place_id.id),
+                    ("credit_is_subject", "=", True),
+                ]
             )
             self.partner_ids |= residents
 
@@ -45,21 +45,25 @@ class CreditGrantWizard(models.TransientModel):
             raise UserError(self.env._("Choose at least one subject to grant the points to."))
         if not (self.description or "").strip():
             raise UserError(self.env._("Say why the points are granted."))
-        lines = self.env["credit.ledger.line"]._post([
-            {
-                "partner_id": partner.id,
-                "rule_id": self.rule_id.id,
-                "date": self.date,
-                "origin": "manual",
-                "origin_ref": f"{self._name},{self.id}",
-                "description": self.description.strip(),
-                "attachment_ids": [fields.Command.set(self.attachment_ids.ids)],
-                "idempotency_key": f"manual:{self.id}:{partner.id}",
-            }
-            for partner in self.partner_ids
-        ])
+        lines = self.env["credit.ledger.line"]._post(
+            [
+                {
+                    "partner_id": partner.id,
+                    "rule_id": self.rule_id.id,
+                    "date": self.date,
+                    "origin": "manual",
+                    "origin_ref": f"{self._name},{self.id}",
+                    "description": self.description.strip(),
+                    "attachment_ids": [fields.Command.set(self.attachment_ids.ids)],
+                    "idempotency_key": f"manual:{self.id}:{partner.id}",
+                }
+                for partner in self.partner_ids
+            ]
+        )
         # evidence stays readable from the ledger lines after the wizard is gone
-        self.attachment_ids.sudo().write({"res_model": "credit.ledger.line", "res_id": lines[:1].id})
+        self.attachment_ids.sudo().write(
+            {"res_model": "credit.ledger.line", "res_id": lines[:1].id}
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -67,7 +71,8 @@ class CreditGrantWizard(models.TransientModel):
                 "title": self.env._("Points granted"),
                 "message": self.env._(
                     "%(count)s subjects received %(points)s points under %(rule)s.",
-                    count=len(lines), points=self.rule_id.points,
+                    count=len(lines),
+                    points=self.rule_id.points,
                     rule=self.rule_id.display_name,
                 ),
                 "type": "success",
