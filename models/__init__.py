@@ -8,3 +8,4 @@ from . import credit_balance
 from . import credit_ledger_line
 from . import res_partner
 from . import res_users
+from . import credit_demo

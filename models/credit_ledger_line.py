@@ -335,12 +335,26 @@ class CreditLedgerLine(models.Model):
 
         created = self.sudo().with_context(credit_posting=True).create(new_vals)
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
+        self._link_evidence(created)
         reversed_lines = created.filtered("reversal_of_id").reversal_of_id
         if reversed_lines:
             reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})
         by_key = {line.idempotency_key: line.id for line in created}
         by_key.update(existing)
         return self.browse([by_key[key] for key in keys])
+
+    @api.model
+    def _link_evidence(self, lines):
+        """Attach evidence that belongs to no record (fresh uploads, wizards) to the
+        first line that uses it, so that whoever may read the line may read it."""
+        for attachment in lines.attachment_ids.sudo():
+            loose = not attachment.res_model or not attachment.res_id
+            from_wizard = (
+                attachment.res_model in self.env and self.env[attachment.res_model]._transient
+            )
+            if loose or from_wizard:
+                line = lines.filtered(lambda ln, a=attachment: a in ln.attachment_ids)[:1]
+                attachment.write({"res_model": self._name, "res_id": line.id})
 
     @api.model
     def _check_rule_applies(self, vals, partner, rule):
@@ -461,8 +475,10 @@ class CreditLedgerLine(models.Model):
         if not capped:
             return
         pairs = sorted({(v["partner_id"], v["rule_id"]) for v in capped})
-        start = min(period_start(v["date"], "year") for v in capped)
-        end = max(v["date"] for v in capped).replace(month=12, day=31)
+        # the earliest period start that any cap of the batch reaches back to
+        # (a week can begin in the previous year)
+        start = min(period_start(v["date"], p) for v in capped for p in ("week", "year"))
+        end = max(v["date"] for v in capped).replace(month=12, day=31) + timedelta(days=6)
         self.env.cr.execute(
             SQL(
                 """

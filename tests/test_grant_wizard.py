@@ -64,6 +64,9 @@ class TestGrantWizard(CreditCase):
             self.assertEqual(self.balance(partner), 5)
         lines = self.Ledger.search([("partner_id", "in", everyone.ids)])
         self.assertEqual(lines.attachment_ids, photo)
+        # the evidence now belongs to the ledger, not to the wizard that will be vacuumed
+        self.assertEqual(photo.res_model, "credit.ledger.line")
+        self.assertIn(photo.res_id, lines.ids)
 
     def test_empty_or_unexplained_grants_are_refused(self):
         wizard = (

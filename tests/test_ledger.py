@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from psycopg2.errors import CheckViolation
@@ -169,6 +169,18 @@ class TestLedgerRules(CreditCase):
         with self.assertRaisesRegex(UserError, "year"):
             self.post(self.res_a1, self.rule_clean, "d6", day=DAY + timedelta(days=14))
         self.assertEqual(self.balance(self.res_a1), 6)
+
+    def test_week_cap_across_new_year(self):
+        self.rule_clean.cap_week = 2
+        # Wednesday 31 December 2025 and Thursday 1 January 2026: one ISO week
+        self.post(self.res_a1, self.rule_clean, "w1", day=date(2026, 1, 1))
+        with self.assertRaisesRegex(UserError, "week"):
+            self.post(self.res_a1, self.rule_clean, "w2", day=date(2025, 12, 31))
+        self.post(self.res_a2, self.rule_clean, "w3", day=date(2025, 12, 31))
+        with self.assertRaisesRegex(UserError, "week"):
+            self.post(self.res_a2, self.rule_clean, "w4", day=date(2026, 1, 2))
+        self.post(self.res_a2, self.rule_clean, "w5", day=date(2026, 1, 5))  # next Monday
+        self.assertEqual(self.balance(self.res_a2), 4)
 
     def test_reversal_frees_the_cap(self):
         lines = [self.post(self.res_a1, self.rule_help, f"r{n}") for n in range(3)]

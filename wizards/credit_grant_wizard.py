@@ -60,10 +60,6 @@ class CreditGrantWizard(models.TransientModel):
                 for partner in self.partner_ids
             ]
         )
-        # evidence stays readable from the ledger lines after the wizard is gone
-        self.attachment_ids.sudo().write(
-            {"res_model": "credit.ledger.line", "res_id": lines[:1].id}
-        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

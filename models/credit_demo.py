@@ -1,0 +1,419 @@
+"""Demo ledger history: about a year of points for the demo subjects of a community.
+
+Called from demo/credit_ledger_demo.xml. Every line goes through
+credit.ledger.line._post, the only way points enter the ledger, so the demo
+history obeys the same rules (caps, evidence, deduction policy) as real grants.
+"""
+
+import logging
+import math
+import random
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import Command, api, fields, models
+from odoo.tools import SQL
+
+from .credit_ledger_line import period_start
+from .credit_rule import CAP_PERIODS
+
+_logger = logging.getLogger(__name__)
+
+# How often each rhythm of category is recorded (relative weights).
+PERIOD_WEIGHTS = {"day": 8.0, "week": 4.0, "month": 2.5, "year": 0.6, "none": 3.0}
+# How common a behaviour is, beyond its category's rhythm (unknown behaviours: 1).
+BEHAVIOUR_FREQUENCY = {
+    "returning-lost-property": 0.08,
+    "six-have-family": 0.4,
+    "honour": 0.4,
+    "charity-donation": 0.6,
+    "illegal-parking": 5.0,
+    "public-property-damage": 1.5,
+    "noise": 1.5,
+}
+# Share of lines that deduct points, where the community deducts at all.
+DEDUCTION_SHARE = 0.06
+# Extra liking of some roles for some behaviours (unknown behaviours: neutral).
+ROLE_AFFINITY = {
+    "volunteer": {"volunteering": 3.0, "visiting-elders": 2.0, "neighbour-help": 1.5},
+    "party_member": {"volunteering": 2.0, "community-meeting": 2.0, "law-learning": 1.5},
+    "building_head": {"mediation": 2.5, "community-meeting": 2.0, "garbage-sorting": 1.5},
+    "grid_worker": {"mediation": 2.0, "visiting-elders": 1.5},
+    "merchant": {"free-haircut": 4.0, "charity-donation": 3.0, "volunteering": 0.5},
+    "social_organisation": {"mediation": 4.0, "visiting-elders": 4.0, "volunteering": 2.0},
+    "resident_unit": {"charity-donation": 2.0, "community-meeting": 2.0},
+    "party_group": {"volunteering": 2.0, "red-board-community": 1.5},
+}
+# Reasons as a council clerk would write them; {place} is the estate or grid.
+DESCRIPTIONS = {
+    "garbage-sorting": [
+        "在{place}垃圾分类投放点规范分类投放",
+        "坚持定时定点分类投放生活垃圾",
+        "主动将可回收物分拣后投放",
+    ],
+    "civilised-dog-walking": [
+        "遛狗牵绳并及时清理粪便",
+        "在{place}文明遛犬,主动清理犬只粪便",
+    ],
+    "volunteering": [
+        "参加{place}环境卫生整治志愿服务",
+        "参加社区疫苗接种点秩序维护志愿服务",
+        "参加“文明交通”劝导志愿服务",
+        "参加社区图书角整理志愿服务",
+        "参加防汛值守志愿服务",
+    ],
+    "law-learning": [
+        "参加社区“民法典进万家”普法讲座",
+        "参加道德讲堂活动",
+        "参加“身边德法先进”故事会",
+    ],
+    "returning-lost-property": [
+        "在{place}拾到钱包一个,已交还失主",
+        "拾到手机主动交社区,已归还失主",
+    ],
+    "six-have-family": [
+        "参与“六有家庭”建设,经评议小组认定",
+        "家庭通过“六有家庭”评议",
+    ],
+    "family-tradition": [
+        "在家中开展家风家训会",
+        "参与“好人家训墙”家训征集",
+    ],
+    "filial-care": [
+        "长期悉心照料卧病在床的母亲",
+        "陪同老人就医,照料生活起居",
+        "孝老爱亲,邻居反映良好",
+    ],
+    "family-activity": [
+        "全家参加社区亲子阅读活动",
+        "全家参加社区家庭运动会",
+        "全家参加“垃圾分类我先行”家庭行动",
+    ],
+    "mediation": [
+        "调解{place}楼上楼下漏水纠纷,双方达成一致",
+        "调解邻里停车位纠纷成功",
+        "调解家庭赡养矛盾,达成调解协议",
+        "调解装修噪音纠纷成功",
+    ],
+    "visiting-elders": [
+        "上门看望{place}独居老人,了解生活需求",
+        "“安心敲门”看望结对独居老人",
+        "陪伴独居老人聊天并排查用电安全",
+    ],
+    "free-haircut": [
+        "为行动不便老人上门义务理发",
+        "为困难群众义务理发1次",
+    ],
+    "neighbour-help": [
+        "为生病邻居代购药品和蔬菜",
+        "帮邻居照看孩子",
+        "搀扶摔倒的老人并送回家",
+    ],
+    "red-board-estate": [
+        "登上{place}季度红榜",
+    ],
+    "red-board-community": [
+        "登上龙海社区“德法红黑榜”红榜",
+    ],
+    "honour": [
+        "获评年度道德模范",
+        "获评年度优秀志愿者",
+        "获评年度普法达人",
+    ],
+    "community-meeting": [
+        "参加居民大会",
+        "参加居民议事会,讨论{place}加装电梯事项",
+        "参加辖区单位公益讲座",
+    ],
+    "charity-donation": [
+        "向“道德积分银行”捐赠兑换商品",
+        "为困难家庭捐赠米面油",
+        "捐赠衣物和学习用品",
+    ],
+    "littering": [
+        "在{place}楼道乱扔垃圾,经劝导后改正",
+        "高空抛物,经核实",
+    ],
+    "dog-nuisance": [
+        "遛狗未牵绳,经劝导不改",
+        "未清理犬只粪便,经核实",
+    ],
+    "illegal-parking": [
+        "车辆占用{place}消防通道",
+        "电动车在楼道内停放充电",
+    ],
+    "noise": [
+        "夜间装修噪音扰民,经邻居投诉核实",
+        "深夜高声喧哗,影响邻居休息",
+    ],
+    "elder-neglect": [
+        "不尽赡养义务,经评议小组调查核实",
+    ],
+    "fighting": [
+        "因停车纠纷与邻居打架,经派出所处理",
+    ],
+    "public-property-damage": [
+        "在{place}绿地毁绿种菜",
+        "损坏小区健身器材",
+    ],
+    "community-consultation": [
+        "参加楼栋协商会",
+        "参加居民议事会并提出建议",
+    ],
+    "model-family": [
+        "获评年度“最美家庭”",
+    ],
+}
+
+
+class CreditDemo(models.AbstractModel):
+    _name = "credit.demo"
+    _description = "Community Credit demo data"
+
+    @api.model
+    def _generate_ledger_history(
+        self, community_xmlid, months=12, seed=42, reversals=3, lines_per_subject=30, batches=4
+    ):
+        """Post about `months` months of ledger history for the subjects of a community.
+
+        Deterministic for a given seed and day. Lines are posted through
+        credit.ledger.line._post in `batches` batches; caps are tracked here so
+        that no line is refused. Runs once per community: if its demo lines
+        exist already, nothing is posted. Returns the posted lines.
+        """
+        Line = self.env["credit.ledger.line"].sudo()
+        community = self.env.ref(community_xmlid)
+        if community._name != "credit.place" or community.place_type != "community":
+            raise ValueError(f"{community_xmlid} is not a community")  # a programming error
+        tag = community.code or str(community.id)
+        prefix = f"demo:{tag}:"
+        if Line.search_count([("idempotency_key", "=like", f"{prefix}%")], limit=1):
+            return Line.browse()
+
+        rng = random.Random(seed)
+        today = fields.Date.context_today(self)
+        days = max(1, round(months * 365 / 12))
+        start = today - timedelta(days=days)
+
+        subjects = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [("credit_community_id", "=", community.id), ("credit_role_ids", "!=", False)],
+                order="id",
+            )
+        )
+        rules = (
+            self.env["credit.rule"]
+            .sudo()
+            .search([("community_id", "=", community.id)], order="code, id")
+        )
+        if not community.allow_deduction:
+            rules = rules.filtered(lambda r: r.points > 0)
+        if not subjects or not rules:
+            return Line.browse()
+        awards = rules.filtered(lambda r: r.points > 0)
+        deductions = rules - awards
+
+        def rule_weight(rule, partner):
+            weight = PERIOD_WEIGHTS.get(rule.category_id.period, 3.0)
+            weight *= BEHAVIOUR_FREQUENCY.get(rule.behaviour or "", 1.0)
+            weight /= math.sqrt(abs(rule.points)) if rule.points > 0 else abs(rule.points) ** 1.3
+            for role in partner.credit_role_ids.mapped("code"):
+                weight *= ROLE_AFFINITY.get(role, {}).get(rule.behaviour or "", 1.0)
+            return weight
+
+        def applies(rule, partner):
+            kind = "organisation" if partner.is_company else "person"
+            return rule.subject_type in ("any", kind)
+
+        # how active each subject is, and who collects most deductions
+        activity = {}
+        for partner in subjects:
+            roles = set(partner.credit_role_ids.mapped("code"))
+            weight = 0.6 if partner.is_company else rng.uniform(0.4, 1.6)
+            weight *= 2.5 if "volunteer" in roles else 1.0
+            weight *= 1.8 if "party_member" in roles else 1.0
+            weight *= 1.5 if "building_head" in roles else 1.0
+            weight *= 1.2 if "grid_worker" in roles else 1.0
+            activity[partner] = weight
+        # the few who collect most deductions: not among those who set the example
+        persons = subjects.filtered(
+            lambda p: (
+                not p.is_company
+                and not (
+                    set(p.credit_role_ids.mapped("code"))
+                    & {"party_member", "building_head", "grid_worker"}
+                )
+            )
+        )
+        careless = rng.sample(list(persons), max(1, len(persons) // 6)) if persons else []
+
+        # who grants: staff looking after the subject's place, else a manager
+        granters = self._demo_granters()
+
+        # cap totals already in the ledger (lines posted by other means)
+        totals = defaultdict(int)
+        Line.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT partner_id, rule_id, date, SUM(points) FROM credit_ledger_line
+             WHERE partner_id = ANY(%s) AND rule_id = ANY(%s) AND date >= %s
+          GROUP BY partner_id, rule_id, date
+            """,
+                subjects.ids,
+                rules.ids,
+                period_start(start, "year") - timedelta(days=7),
+            )
+        )
+        for partner_id, rule_id, date, total in self.env.cr.fetchall():
+            for period in CAP_PERIODS:
+                totals[(partner_id, rule_id, period, period_start(date, period))] += total
+
+        def fits(partner, rule, date):
+            for period in CAP_PERIODS:
+                cap = rule[f"cap_{period}"]
+                key = (partner.id, rule.id, period, period_start(date, period))
+                if cap and abs(totals[key] + rule.points) > cap:
+                    return False
+            return True
+
+        target = round(len(subjects) * lines_per_subject * months / 12)
+        people, weights = list(activity), list(activity.values())
+        planned = []
+        attempts = 0
+        while len(planned) < target and attempts < target * 6:
+            attempts += 1
+            # adoption grows over the year: later dates are a little more frequent
+            date = start + timedelta(days=min(days, int(days * rng.random() ** 0.8)))
+            if deductions and rng.random() < DEDUCTION_SHARE:
+                pool = careless if careless and rng.random() < 0.8 else people
+                partner = rng.choice(pool)
+                candidates = deductions
+            else:
+                partner = rng.choices(people, weights)[0]
+                candidates = awards
+            candidates = [r for r in candidates if applies(r, partner) and r._is_valid_on(date)]
+            if not candidates:
+                continue
+            rule = rng.choices(candidates, [rule_weight(r, partner) for r in candidates])[0]
+            if not fits(partner, rule, date):
+                continue
+            for period in CAP_PERIODS:
+                totals[(partner.id, rule.id, period, period_start(date, period))] += rule.points
+            place = partner.credit_place_id
+            place_name = (place.parent_id if place.place_type == "building" else place).name
+            template = rng.choice(DESCRIPTIONS.get(rule.behaviour or "", [rule.name]))
+            planned.append(
+                {
+                    "partner": partner,
+                    "rule": rule,
+                    "date": date,
+                    "description": template.format(place=place_name),
+                    "granted_by_id": self._demo_pick_granter(granters, partner, rule, rng),
+                }
+            )
+
+        planned.sort(key=lambda p: (p["date"], p["partner"].id, p["rule"].id))
+        size = math.ceil(len(planned) / max(1, batches)) or 1
+        lines = Line.browse()
+        for offset in range(0, len(planned), size):
+            chunk = planned[offset : offset + size]
+            attachments = self._demo_evidence(chunk, offset)
+            vals_list = []
+            for n, item in enumerate(chunk, offset + 1):
+                vals = {
+                    "partner_id": item["partner"].id,
+                    "rule_id": item["rule"].id,
+                    "points": item["rule"].points,
+                    "date": item["date"],
+                    "origin": "manual",
+                    "description": item["description"],
+                    "idempotency_key": f"{prefix}{n}",
+                }
+                if item["granted_by_id"]:
+                    vals["granted_by_id"] = item["granted_by_id"]
+                if n in attachments:
+                    vals["attachment_ids"] = [Command.set([attachments[n].id])]
+                vals_list.append(vals)
+            posted = Line._post(vals_list, check_rights=False)
+            for n, line in enumerate(posted, offset + 1):
+                if n in attachments:
+                    attachments[n].write({"res_id": line.id})
+            lines |= posted
+
+        if reversals:
+            awarded = lines.filtered(lambda line: line.points > 0).sorted("id")
+            to_reverse = Line.browse(sorted(rng.sample(awarded.ids, min(reversals, len(awarded)))))
+            managers = granters.filtered(
+                lambda u: u.has_group("community_credit.group_credit_manager")
+            )
+            if managers:  # corrections are the council's: post them in its name
+                to_reverse = to_reverse.with_user(managers[0]).sudo()
+            lines |= to_reverse._reverse("录入错误,已更正")
+        _logger.info(
+            "Community credit demo: %s ledger lines posted for %s",
+            len(lines),
+            community.display_name,
+        )
+        return lines
+
+    @api.model
+    def _demo_granters(self):
+        """Internal users who may grant points, with the places they look after."""
+        group = self.env.ref("community_credit.group_credit_grid_worker")
+        excluded = {self.env.ref("base.user_root").id, self.env.ref("base.user_admin").id}
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search([("groups_id", "in", group.ids), ("share", "=", False)], order="id")
+        )
+        return users.filtered(lambda u: u.id not in excluded)
+
+    @api.model
+    def _demo_pick_granter(self, users, partner, rule, rng):
+        place_path = partner.credit_place_id.parent_path or ""
+        allowed = users.filtered(  # nobody grants points to themselves
+            lambda u: (
+                u.partner_id != partner
+                and (not rule.granter_group_ids or rule.granter_group_ids & u.groups_id)
+            )
+        )
+        local = allowed.filtered(
+            lambda u: any(place_path.startswith(p.parent_path or "/") for p in u.credit_place_ids)
+        )
+        managers = allowed.filtered(lambda u: u.has_group("community_credit.group_credit_manager"))
+        # grid workers and reviewers record what happens in their places;
+        # the council grants elsewhere and the rules reserved to it
+        pool = (local - managers) or local or managers
+        return rng.choice(pool.ids) if pool else False
+
+    @api.model
+    def _demo_evidence(self, chunk, offset):
+        """A small text attachment for each line whose rule requires evidence."""
+        todo = [
+            (n, item) for n, item in enumerate(chunk, offset + 1) if item["rule"].evidence_required
+        ]
+        if not todo:
+            return {}
+        vals_list = []
+        for n, item in todo:
+            partner, rule = item["partner"], item["rule"]
+            text = (
+                f"{rule.display_name}\n"
+                f"对象:{partner.name}\n"
+                f"日期:{item['date']}\n"
+                f"事由:{item['description']}\n"
+                f"认定:{partner.credit_place_id.complete_name} 道德积分评议小组\n"
+            )
+            vals_list.append(
+                {
+                    "name": f"证明材料-{rule.code}-{item['date']}-{n}.txt",
+                    "raw": text.encode(),
+                    "mimetype": "text/plain",
+                    "res_model": "credit.ledger.line",
+                }
+            )
+        attachments = self.env["ir.attachment"].sudo().create(vals_list)
+        return {n: att for (n, _item), att in zip(todo, attachments, strict=True)}
