@@ -18,12 +18,15 @@ class CreditBalance(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Subject", required=True, readonly=True, ondelete="restrict"
     )
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
     place_id = fields.Many2one(
         related="partner_id.credit_place_id", store=True, index=True, string="Place"
     )
-    community_id = fields.Many2one(related="partner_id.credit_community_id", store=True, index=True)
-    household_id = fields.Many2one(related="partner_id.credit_household_id", store=True, index=True)
+    # indexed by credit_balance_community_rank_idx (community_id, balance DESC)
+    community_id = fields.Many2one(related="partner_id.credit_community_id", store=True)
+    household_id = fields.Many2one(
+        related="partner_id.credit_household_id", store=True, index="btree_not_null"
+    )
     balance = fields.Integer(readonly=True, default=0, aggregator="sum")
     total_earned = fields.Integer(readonly=True, default=0, aggregator="sum")
     total_spent = fields.Integer(

@@ -22,6 +22,15 @@ ORIGINS = [
 RULE_ORIGINS = {"manual", "claim", "event", "contract"}
 # fields the posting method itself may change after a line is posted
 SYSTEM_WRITABLE = {"state"}
+LINE_DEFAULTS = {
+    "state": "posted",
+    "rule_id": False,
+    "origin_ref": False,
+    "description": False,
+    "attachment_ids": [],
+    "reversal_of_id": False,
+    "organisation_id": False,
+}
 STAFF_GROUPS = (
     "community_credit.group_credit_grid_worker",
     "community_credit.group_credit_manager",
@@ -48,15 +57,15 @@ class CreditLedgerLine(models.Model):
         "res.partner",
         string="Subject",
         required=True,
-        index=True,
         readonly=True,
         ondelete="restrict",
     )
     rule_id = fields.Many2one("credit.rule", index=True, readonly=True, ondelete="restrict")
-    category_id = fields.Many2one(related="rule_id.category_id", store=True, string="Category")
+    # set by the posting path (not stored-related: that would rewrite every posted line)
+    category_id = fields.Many2one("credit.rule.category", readonly=True)
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     date = fields.Date(required=True, index=True, readonly=True)
-    origin = fields.Selection(ORIGINS, required=True, readonly=True, index=True)
+    origin = fields.Selection(ORIGINS, required=True, readonly=True)
     origin_ref = fields.Char(
         string="Origin Document",
         readonly=True,
@@ -69,14 +78,21 @@ class CreditLedgerLine(models.Model):
         help="One key per grant: posting the same key again posts nothing.",
     )
     description = fields.Text(string="Reason", readonly=True)
-    granted_by_id = fields.Many2one("res.users", readonly=True, index=True)
-    attachment_ids = fields.Many2many("ir.attachment", string="Evidence", readonly=True, copy=False)
+    granted_by_id = fields.Many2one("res.users", readonly=True)
+    attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "credit_ledger_line_ir_attachment_rel",
+        "credit_ledger_line_id",
+        "ir_attachment_id",
+        string="Evidence",
+        readonly=True,
+        copy=False,
+    )
     state = fields.Selection(
         [("posted", "Posted"), ("reversed", "Reversed")],
         default="posted",
         required=True,
         readonly=True,
-        index=True,
     )
     reversal_of_id = fields.Many2one(
         "credit.ledger.line", string="Reverses", readonly=True, index="btree_not_null"
@@ -94,8 +110,8 @@ class CreditLedgerLine(models.Model):
         index="btree_not_null",
         help="The organisation the subject belonged to when the line was posted.",
     )
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
-    is_deduction = fields.Boolean(compute="_compute_is_deduction", store=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    is_deduction = fields.Boolean(readonly=True)
 
     _sql_constraints = [
         ("idempotency_key_uniq", "unique(idempotency_key)", "This grant has already been posted."),
@@ -103,17 +119,14 @@ class CreditLedgerLine(models.Model):
     ]
 
     def init(self):
+        # Few indexes on purpose: every one costs each posted line. Subject
+        # lookups use this composite (its leading column is partner_id).
         self.env.cr.execute(
             SQL(
                 "CREATE INDEX IF NOT EXISTS credit_ledger_line_partner_rule_date_idx "
                 "ON credit_ledger_line (partner_id, rule_id, date)"
             )
         )
-
-    @api.depends("points")
-    def _compute_is_deduction(self):
-        for line in self:
-            line.is_deduction = line.points < 0
 
     @api.depends("partner_id", "rule_id", "points")
     def _compute_display_name(self):
@@ -123,17 +136,16 @@ class CreditLedgerLine(models.Model):
 
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        # _post() inserts lines itself, after its checks: nobody creates them here
         if not self.env.su:
             self.check_access("create")
-        if not self.env.context.get("credit_posting") or not self.env.su:
-            raise UserError(
-                self.env._(
-                    "Ledger lines are posted by the credit workflow only: use "
-                    "'Grant Points' or a claim instead of creating lines directly."
-                )
+        raise UserError(
+            self.env._(
+                "Ledger lines are posted by the credit workflow only: use "
+                "'Grant Points' or a claim instead of creating lines directly."
             )
-        return super().create(vals_list)
+        )
 
     def write(self, vals):
         if not self.env.su:
@@ -250,12 +262,17 @@ class CreditLedgerLine(models.Model):
                 "name",
             ]
         )
+        # one query each, not one per subject inside the loop
+        partners.credit_place_id.fetch(["parent_path"])
+        partners.credit_community_id.fetch(["company_id", "allow_deduction"])
         keys = [v.get("idempotency_key") for v in vals_list]
         if not all(keys):
             raise UserError(self.env._("Every ledger line needs an idempotency key."))
         if len(set(keys)) != len(keys):
             raise UserError(self.env._("The same grant appears twice in one batch."))
-        user_places = self.env.user.credit_place_ids if check_rights else None
+        user_places = (
+            tuple(self.env.user.credit_place_ids.mapped("parent_path")) if check_rights else ()
+        )
         is_manager = self.env.user.has_group("community_credit.group_credit_manager")
         if check_rights and not any(self.env.user.has_group(g) for g in STAFF_GROUPS):
             raise AccessError(self.env._("You are not allowed to grant credit points."))
@@ -274,12 +291,17 @@ class CreditLedgerLine(models.Model):
                 vals["points"] = rule.points
             if not vals["points"]:
                 raise UserError(self.env._("A ledger line must move points."))
+            # every field explicitly: create() then looks up no default per line
+            for name, value in LINE_DEFAULTS.items():
+                vals.setdefault(name, value)
+            vals["category_id"] = rule.category_id.id
+            vals["is_deduction"] = vals["points"] < 0
             vals.setdefault("granted_by_id", self.env.uid)
             vals.setdefault("place_id", partner.credit_place_id.id)
             vals.setdefault("community_id", partner.credit_community_id.id)
             vals.setdefault("household_id", partner.credit_household_id.id)
-            if partner.commercial_partner_id != partner:
-                vals.setdefault("organisation_id", partner.commercial_partner_id.id)
+            if partner.commercial_partner_id != partner and not vals.get("organisation_id"):
+                vals["organisation_id"] = partner.commercial_partner_id.id
             vals.setdefault(
                 "company_id",
                 partner.credit_community_id.company_id.id or self.env.company.id,
@@ -333,10 +355,10 @@ class CreditLedgerLine(models.Model):
                         )
                     )
 
-        created = self.sudo().with_context(credit_posting=True).create(new_vals)
+        created = self._insert_lines(new_vals)
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
-        self._link_evidence(created)
-        reversed_lines = created.filtered("reversal_of_id").reversal_of_id
+        self._link_evidence(created, new_vals)
+        reversed_lines = self.browse([v["reversal_of_id"] for v in new_vals if v["reversal_of_id"]])
         if reversed_lines:
             reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})
         by_key = {line.idempotency_key: line.id for line in created}
@@ -344,9 +366,74 @@ class CreditLedgerLine(models.Model):
         return self.browse([by_key[key] for key in keys])
 
     @api.model
-    def _link_evidence(self, lines):
+    def _insert_lines(self, vals_list):
+        """Insert checked lines in one statement (the ORM's create() costs a
+        default lookup and a cache entry per line; nothing here needs them).
+        Returns the new lines, in the order of vals_list."""
+        if not vals_list:
+            return self.browse()
+        self.flush_model()
+        columns = {
+            "partner_id": "int4", "rule_id": "int4", "category_id": "int4",
+            "points": "int4", "date": "date", "origin": "varchar",
+            "origin_ref": "varchar", "idempotency_key": "varchar", "description": "text",
+            "granted_by_id": "int4", "state": "varchar", "reversal_of_id": "int4",
+            "place_id": "int4", "community_id": "int4", "household_id": "int4",
+            "organisation_id": "int4", "company_id": "int4", "is_deduction": "bool",
+        }  # fmt: skip
+        arrays = [
+            SQL("%s::%s[]", [v.get(name) or None for v in vals_list], SQL(kind))
+            for name, kind in columns.items()
+        ]
+        arrays[list(columns).index("is_deduction")] = SQL(
+            "%s::bool[]", [bool(v["is_deduction"]) for v in vals_list]
+        )
+        names = SQL(", ").join(SQL.identifier(name) for name in columns)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO credit_ledger_line (%(names)s, create_uid, create_date,
+                                                write_uid, write_date)
+                SELECT %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(arrays)s) AS v(%(names)s)
+             RETURNING id, idempotency_key
+                """,
+                names=names,
+                arrays=SQL(", ").join(arrays),
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+            )
+        )
+        ids = {key: line_id for line_id, key in self.env.cr.fetchall()}
+        lines = self.browse([ids[v["idempotency_key"]] for v in vals_list])
+        pairs = []
+        for line, vals in zip(lines, vals_list, strict=True):
+            for command in vals.get("attachment_ids") or []:
+                if command[0] == fields.Command.SET:
+                    pairs += [(line.id, att_id) for att_id in command[2]]
+                elif command[0] == fields.Command.LINK:
+                    pairs.append((line.id, command[1]))
+                else:
+                    raise UserError(self.env._("Evidence can only be attached to new lines."))
+        if pairs:
+            self.env.cr.execute(
+                SQL(
+                    "INSERT INTO credit_ledger_line_ir_attachment_rel "
+                    "(credit_ledger_line_id, ir_attachment_id) "
+                    "SELECT * FROM unnest(%s::int[], %s::int[]) ON CONFLICT DO NOTHING",
+                    [p[0] for p in pairs],
+                    [p[1] for p in pairs],
+                )
+            )
+        self.invalidate_model(["reversal_ids", "attachment_ids"])
+        return lines
+
+    @api.model
+    def _link_evidence(self, lines, vals_list):
         """Attach evidence that belongs to no record (fresh uploads, wizards) to the
         first line that uses it, so that whoever may read the line may read it."""
+        if not any(v["attachment_ids"] for v in vals_list):
+            return
         for attachment in lines.attachment_ids.sudo():
             loose = not attachment.res_model or not attachment.res_id
             from_wizard = (
@@ -447,10 +534,8 @@ class CreditLedgerLine(models.Model):
             )
         if is_manager:
             return
-        place = partner.credit_place_id
-        in_scope = place and any(
-            (place.parent_path or "").startswith(p.parent_path) for p in user_places
-        )
+        place_path = partner.credit_place_id.parent_path
+        in_scope = bool(place_path and user_places and place_path.startswith(user_places))
         if not in_scope:
             raise AccessError(
                 self.env._(
@@ -467,11 +552,8 @@ class CreditLedgerLine(models.Model):
         Existing totals come from one aggregate query; lines of the same batch
         count against each other.
         """
-        capped = [
-            v
-            for v in vals_list
-            if v.get("rule_id") and any(rules.browse(v["rule_id"])[f"cap_{p}"] for p in CAP_PERIODS)
-        ]
+        capped_rules = {r.id for r in rules if any(r[f"cap_{p}"] for p in CAP_PERIODS)}
+        capped = [v for v in vals_list if v.get("rule_id") in capped_rules]
         if not capped:
             return
         pairs = sorted({(v["partner_id"], v["rule_id"]) for v in capped})

@@ -27,9 +27,9 @@ class ResPartner(models.Model):
     )
     credit_community_id = fields.Many2one(
         related="credit_place_id.community_id",
+        string="Community",
         store=True,
         index=True,
-        string="Credit Community",
     )
     credit_household_id = fields.Many2one(
         "credit.household",
