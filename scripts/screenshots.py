@@ -1,0 +1,112 @@
+"""Take screenshots of a running demo (make demo) for the README.
+
+Usage: python scripts/screenshots.py [http://localhost:8069] [out_dir]
+Logs in as the given user through Odoo's JSON-RPC, hands the session cookie to
+headless Chromium over the DevTools protocol and saves one PNG per page.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://localhost:8069"
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "docs")
+DB = os.environ.get("DEMO_DB", "community_credit_demo")
+LOGIN = os.environ.get("SHOT_LOGIN", "council")
+
+PAGES = [
+    ("ledger", "/odoo/action-community_credit.credit_ledger_line_action", 1280, 800),
+    (
+        "ledger_pivot",
+        "/odoo/action-community_credit.credit_ledger_line_action?view_type=pivot",
+        1280,
+        800,
+    ),
+    ("leaderboard", "/odoo/action-community_credit.credit_balance_action", 1280, 800),
+    ("rules", "/odoo/action-community_credit.credit_rule_action", 1280, 900),
+]
+
+
+def session_id():
+    body = json.dumps(
+        {"jsonrpc": "2.0", "params": {"db": DB, "login": LOGIN, "password": LOGIN}}
+    ).encode()
+    req = urllib.request.Request(
+        BASE + "/web/session/authenticate", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        for header in resp.headers.get_all("Set-Cookie"):
+            if header.startswith("session_id="):
+                return header.split(";")[0].split("=", 1)[1]
+    raise SystemExit("login failed")
+
+
+def main():
+    sid = session_id()
+    profile = tempfile.mkdtemp()
+    chrome = subprocess.Popen(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=9333",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:9333/json", timeout=2) as resp:
+                    targets = json.load(resp)
+                break
+            except OSError:
+                time.sleep(0.2)
+        page = next(t for t in targets if t["type"] == "page")
+        ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        counter = iter(range(1, 10**6))
+
+        def call(method, **params):
+            msg_id = next(counter)
+            ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
+            while True:
+                reply = json.loads(ws.recv())
+                if reply.get("id") == msg_id:
+                    return reply.get("result", {})
+
+        call("Network.enable")
+        call("Network.setCookie", name="session_id", value=sid, url=BASE)
+        for name, path, width, height in PAGES:
+            call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            call("Page.navigate", url=BASE + path)
+            time.sleep(6)
+            shot = call("Page.captureScreenshot", format="png")
+            with open(os.path.join(OUT, f"{name}.png"), "wb") as fh:
+                fh.write(base64.b64decode(shot["data"]))
+            print("saved", name)
+    finally:
+        chrome.terminate()
+
+
+if __name__ == "__main__":
+    main()
