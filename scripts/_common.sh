@@ -112,5 +112,5 @@ odoo_bin() {
 }
 
 drop_db() {
-    dropdb --if-exists "$1" >/dev/null 2>&1 || true
+    dropdb --if-exists --force "$1" >/dev/null 2>&1 || true
 }

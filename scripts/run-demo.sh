@@ -11,6 +11,9 @@ link_addon
 
 DB="${DEMO_DB:-community_credit_demo}"
 PORT="${HTTP_PORT:-8069}"
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    die "Port $PORT is already in use (another Odoo?). Stop it or choose another port: HTTP_PORT=8070 make demo"
+fi
 [ -z "${RESET:-}" ] || drop_db "$DB"
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 

@@ -22,6 +22,7 @@ DB = os.environ.get("DEMO_DB", "community_credit_demo")
 LOGIN = os.environ.get("SHOT_LOGIN", "council")
 
 PAGES = [
+    ("warmup", "/odoo", 1280, 800),
     ("ledger", "/odoo/action-community_credit.credit_ledger_line_action", 1280, 800),
     (
         "ledger_pivot",
@@ -31,6 +32,7 @@ PAGES = [
     ),
     ("leaderboard", "/odoo/action-community_credit.credit_balance_action", 1280, 800),
     ("rules", "/odoo/action-community_credit.credit_rule_action", 1280, 900),
+    ("subject", "/odoo/contacts/" + os.environ.get("SHOT_PARTNER", "1") + "?tab=credit", 1280, 900),
 ]
 
 
@@ -99,7 +101,13 @@ def main():
                 mobile=False,
             )
             call("Page.navigate", url=BASE + path)
-            time.sleep(6)
+            time.sleep(10 if name == "warmup" else 6)
+            if name == "warmup":
+                continue
+            if name == "subject":  # open the Credit tab
+                call("Runtime.evaluate",
+                     expression="document.querySelector('.nav-link[name=credit]').click()")
+                time.sleep(1.5)
             shot = call("Page.captureScreenshot", format="png")
             with open(os.path.join(OUT, f"{name}.png"), "wb") as fh:
                 fh.write(base64.b64decode(shot["data"]))
