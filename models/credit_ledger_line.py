@@ -291,7 +291,7 @@ class CreditLedgerLine(models.Model):
                 vals["points"] = rule.points
             if not vals["points"]:
                 raise UserError(self.env._("A ledger line must move points."))
-            # every field explicitly: create() then looks up no default per line
+            # every column gets a value: _insert_lines() writes them all at once
             for name, value in LINE_DEFAULTS.items():
                 vals.setdefault(name, value)
             vals["category_id"] = rule.category_id.id
