@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 
@@ -192,7 +193,9 @@ class CreditBalance(models.Model):
 
     def action_check_consistency(self):
         if not self.env.user.has_group("community_credit.group_credit_admin"):
-            return False
+            raise AccessError(
+                self.env._("Only credit administrators can check balances against the ledger.")
+            )
         mismatches = self.sudo()._check_consistency()
         message = (
             self.env._("Every balance equals the sum of its ledger lines.")

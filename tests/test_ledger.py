@@ -24,6 +24,10 @@ class TestLedgerPosting(CreditCase):
         self.assertEqual((row.total_earned, row.total_spent, row.line_count), (5, 10, 3))
         self.assertEqual(row.last_date, DAY)
         self.assertFalse(self.env["credit.balance"]._check_consistency())
+        check = self.env["credit.balance"].with_user(self.user_admin).action_check_consistency()
+        self.assertEqual(check["params"]["type"], "success")
+        with self.assertRaises(AccessError):
+            self.env["credit.balance"].with_user(self.user_manager).action_check_consistency()
 
     def test_line_records_who_where_and_why(self):
         line = self.post(self.res_a1, self.rule_help, "k1", description="扶老人过马路")
