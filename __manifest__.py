@@ -2,8 +2,9 @@
 {
     "name": "Community Credit",
     "summary": "Community credit points (积分制 / 信用积分 / 道德积分银行): "
-    "rules, an append-only points ledger, places, households and levels",
-    "version": "18.0.1.0.0",
+    "rules, an append-only points ledger, claims with review and publication, "
+    "places, households and levels",
+    "version": "18.0.1.1.0",
     "category": "Services/Community Credit",
     "author": "Community Credit contributors",
     "website": "https://github.com/community-credit/community_credit",
@@ -16,6 +17,7 @@
         "security/community_credit_rules.xml",
         "data/credit_subject_role_data.xml",
         "data/credit_level_data.xml",
+        "data/credit_claim_data.xml",
         "data/ir_cron_data.xml",
         "views/credit_place_views.xml",
         "views/credit_household_views.xml",
@@ -27,8 +29,13 @@
         "views/credit_balance_views.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",
+        "views/credit_review_group_views.xml",
+        "views/credit_claim_views.xml",
+        "views/credit_claim_objection_views.xml",
+        "views/credit_review_batch_views.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
+        "wizards/credit_claim_decision_wizard_views.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -9,3 +9,8 @@ from . import credit_ledger_line
 from . import res_partner
 from . import res_users
 from . import credit_demo
+from . import credit_review_group
+from . import credit_claim
+from . import credit_claim_line
+from . import credit_claim_objection
+from . import credit_review_batch

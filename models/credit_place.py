@@ -84,6 +84,63 @@ class CreditPlace(models.Model):
         help="How a household's points are derived from its members' balances.",
     )
 
+    # Claim review policy (meaningful on communities only)
+    claim_council_stage = fields.Boolean(
+        string="Council Re-check",
+        default=True,
+        tracking=True,
+        help="Claims approved by a review group go to the council for a second check.",
+    )
+    claim_publication = fields.Boolean(
+        string="Publish Before Posting",
+        default=True,
+        tracking=True,
+        help="Approved claims are published to the residents of their estate or grid, "
+        "who may object during the publication window (公示).",
+    )
+    claim_publication_days = fields.Integer(
+        string="Publication Window (days)", default=7, tracking=True
+    )
+    claim_post_immediately = fields.Boolean(
+        string="Post at Approval",
+        tracking=True,
+        help="Post the points as soon as a claim is approved; an objection upheld "
+        "during publication then reverses them. Otherwise points post when the "
+        "publication window closes without an upheld objection.",
+    )
+    claim_mask_names = fields.Boolean(
+        string="Mask Names When Publishing",
+        default=True,
+        tracking=True,
+        help="Published lists show 张*三 instead of full names.",
+    )
+    claim_review_days = fields.Integer(
+        string="Days to Review",
+        default=7,
+        tracking=True,
+        help="Deadline of each review stage, counted from the day the claim reaches it.",
+    )
+    claim_escalation_days = fields.Integer(
+        string="Escalate After (days overdue)",
+        default=3,
+        tracking=True,
+        help="Claims overdue by this many days are escalated to the council secretary.",
+    )
+    claim_daily_limit = fields.Integer(
+        string="Self-declarations per Resident per Day",
+        default=5,
+        tracking=True,
+    )
+    claim_council_user_id = fields.Many2one(
+        "res.users",
+        string="Council Secretary",
+        tracking=True,
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("community_credit.group_credit_manager").ids)
+        ],
+        help="Receives the council re-check, objections and escalated claims as activities.",
+    )
+
     _sql_constraints = [
         (
             "code_company_uniq",
@@ -94,6 +151,13 @@ class CreditPlace(models.Model):
             "expiry_months_positive",
             "CHECK(expiry_months > 0)",
             "Points must expire after at least one month.",
+        ),
+        (
+            "claim_days_positive",
+            "CHECK(claim_publication_days > 0 AND claim_review_days > 0 "
+            "AND claim_escalation_days >= 0 AND claim_daily_limit >= 0)",
+            "Publication and review periods must last at least one day; limits "
+            "cannot be negative.",
         ),
     ]
 

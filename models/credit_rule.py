@@ -54,6 +54,21 @@ class CreditRule(models.Model):
         help="Only members of these groups may grant this rule by hand. "
         "Empty: every credit staff member who can see the subject.",
     )
+    self_declare = fields.Boolean(
+        string="Residents May Declare",
+        tracking=True,
+        help="Residents may declare this good deed themselves (for their own points); "
+        "a review group checks the claim before any point is posted.",
+    )
+    delegate_user_ids = fields.Many2many(
+        "res.users",
+        "credit_rule_delegate_user_rel",
+        "rule_id",
+        "user_id",
+        string="Delegated Declarants",
+        help="Group leaders or social organisations who may submit claims under this "
+        "rule (and only this rule) for the subjects of its community.",
+    )
     date_from = fields.Date(string="Valid From", tracking=True)
     date_to = fields.Date(string="Valid Until", tracking=True)
     community_id = fields.Many2one(
@@ -137,6 +152,18 @@ class CreditRule(models.Model):
                             points=abs(rule.points),
                         )
                     )
+
+    @api.constrains("points", "self_declare")
+    def _check_self_declare(self):
+        for rule in self:
+            if rule.self_declare and rule.points < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Rule %(rule)s deducts points: residents cannot declare it "
+                        "themselves. Untick 'Residents May Declare'.",
+                        rule=rule.display_name,
+                    )
+                )
 
     @api.constrains("points", "community_id")
     def _check_deduction_policy(self):

@@ -4,3 +4,6 @@ from . import test_concurrency
 from . import test_grant_wizard
 from . import test_places_import
 from . import test_i18n
+from . import test_claim
+from . import test_claim_publication
+from . import test_claim_concurrency

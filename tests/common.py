@@ -172,12 +172,14 @@ class CreditCase(TransactionCase):
             "t_resident",
             groups=RESIDENT,
             partner_id=cls.res_a1.id,
+            name=cls.res_a1.name,
         )
         cls.user_resident_b = new_test_user(
             cls.env,
             "t_resident_b",
             groups=RESIDENT,
             partner_id=cls.res_b1.id,
+            name=cls.res_b1.name,
         )
         cls.user_grid = new_test_user(cls.env, "t_grid", groups=GRID)
         cls.user_grid.credit_place_ids = cls.estate_a

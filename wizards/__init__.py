@@ -1,2 +1,3 @@
 from . import credit_grant_wizard
 from . import credit_reverse_wizard
+from . import credit_claim_decision_wizard

@@ -1,0 +1,1131 @@
+import base64
+import binascii
+from collections import defaultdict
+from datetime import timedelta
+
+from markupsafe import Markup
+from psycopg2.errors import UniqueViolation
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+from odoo.tools.mimetypes import guess_mimetype
+
+from .credit_ledger_line import period_start
+
+CLAIM_STATES = [
+    ("draft", "Draft"),
+    ("review", "Review Group"),
+    ("council", "Council Re-check"),
+    ("published", "Published"),
+    ("done", "Posted"),
+    ("rejected", "Rejected"),
+    ("cancelled", "Cancelled"),
+]
+# states in which a claim holds its subject + rule + date (no second claim for it)
+ACTIVE_STATES = ("review", "council", "published", "done")
+WAITING_STATES = ("review", "council")
+# fields only the workflow methods change
+WORKFLOW_FIELDS = {
+    "name",
+    "state",
+    "submitted_by_id",
+    "declared_as",
+    "submit_date",
+    "place_id",
+    "publication_place_id",
+    "community_id",
+    "review_group_id",
+    "deadline",
+    "escalated",
+    "reviewer_id",
+    "review_date",
+    "council_user_id",
+    "council_date",
+    "publish_date",
+    "publish_until",
+    "decision_reason",
+    "posted_date",
+    "post_error",
+}
+CONTENT_FIELDS = {"rule_id", "date", "description", "partner_ids", "attachment_ids"}
+ACTIVITY_REVIEW = "community_credit.mail_act_credit_claim_review"
+ACTIVITY_COUNCIL = "community_credit.mail_act_credit_claim_council"
+ACTIVITY_ESCALATION = "community_credit.mail_act_credit_claim_escalation"
+CHUNK = 1000
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+
+
+def html_text(text):
+    """Plain text (which may quote a resident's words) as an escaped HTML paragraph."""
+    return Markup("<p>%s</p>") % text
+
+
+def mask_name(name):
+    """张三丰 -> 张*丰, 张三 -> 张*, John Smith -> J*** S****."""
+    if not name:
+        return ""
+    words = name.split()
+    if len(words) > 1:
+        return " ".join(w[0] + "*" * (len(w) - 1) for w in words)
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+class CreditClaim(models.Model):
+    _name = "credit.claim"
+    _description = "Credit Claim"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: self.env._("New"),
+    )
+    rule_id = fields.Many2one(
+        "credit.rule",
+        required=True,
+        tracking=True,
+        check_company=True,
+        index=True,
+        domain="[('company_id', '=', company_id)]",
+    )
+    points = fields.Integer(
+        related="rule_id.points", string="Points per Subject", readonly=True
+    )
+    date = fields.Date(
+        required=True,
+        tracking=True,
+        default=fields.Date.context_today,
+        help="The day of the good deed (or of the behaviour deducted).",
+    )
+    description = fields.Text(string="What Happened")
+    partner_ids = fields.Many2many(
+        "res.partner",
+        "credit_claim_res_partner_rel",
+        "claim_id",
+        "partner_id",
+        string="Subjects",
+        domain=[("credit_is_subject", "=", True)],
+        help="Everyone who did it: one claim can cover 30 residents who cleaned a stairwell.",
+    )
+    subject_count = fields.Integer(compute="_compute_subject_count")
+    total_points = fields.Integer(compute="_compute_subject_count")
+    public_names = fields.Char(
+        string="Names (as published)",
+        compute="_compute_public_names",
+        compute_sudo=True,
+    )
+    line_ids = fields.One2many("credit.claim.line", "claim_id", string="Subjects' Lines")
+    attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "credit_claim_ir_attachment_rel",
+        "claim_id",
+        "attachment_id",
+        string="Evidence",
+        help="Photos or documents showing what happened.",
+    )
+    state = fields.Selection(
+        CLAIM_STATES,
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
+    submitted_by_id = fields.Many2one(
+        "res.users",
+        readonly=True,
+        copy=False,
+        default=lambda self: self.env.user,
+        index=True,
+    )
+    declared_as = fields.Selection(
+        [
+            ("self", "Self-declared"),
+            ("staff", "Entered by staff"),
+            ("delegate", "Delegated declarant"),
+        ],
+        readonly=True,
+        copy=False,
+    )
+    submit_date = fields.Datetime(readonly=True, copy=False)
+    place_id = fields.Many2one(
+        "credit.place",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The place all subjects of the claim have in common.",
+    )
+    publication_place_id = fields.Many2one(
+        "credit.place",
+        string="Published In",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The estate or grid whose residents see the claim while it is published.",
+    )
+    community_id = fields.Many2one("credit.place", readonly=True, copy=False, index=True)
+    review_group_id = fields.Many2one(
+        "credit.review.group", readonly=True, copy=False, index=True
+    )
+    deadline = fields.Date(
+        readonly=True, copy=False, help="When the current review stage should be done."
+    )
+    escalated = fields.Boolean(readonly=True, copy=False)
+    reviewer_id = fields.Many2one("res.users", string="Certified By", readonly=True, copy=False)
+    review_date = fields.Datetime(string="Certified On", readonly=True, copy=False)
+    council_user_id = fields.Many2one(
+        "res.users", string="Re-checked By", readonly=True, copy=False
+    )
+    council_date = fields.Datetime(string="Re-checked On", readonly=True, copy=False)
+    publish_date = fields.Date(string="Published On", readonly=True, copy=False)
+    publish_until = fields.Date(string="Objections Until", readonly=True, copy=False)
+    decision_reason = fields.Text(
+        string="Reason Given",
+        readonly=True,
+        copy=False,
+        help="Why the claim was rejected or sent back.",
+    )
+    posted_date = fields.Datetime(string="Points Posted On", readonly=True, copy=False)
+    post_error = fields.Text(readonly=True, copy=False)
+    objection_ids = fields.One2many("credit.claim.objection", "claim_id", string="Objections")
+    objection_count = fields.Integer(compute="_compute_objection_count")
+    open_objection_count = fields.Integer(compute="_compute_objection_count")
+    ledger_line_count = fields.Integer(compute="_compute_ledger_line_count")
+    can_review = fields.Boolean(compute="_compute_can_review")
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+
+    @api.depends("partner_ids", "rule_id.points")
+    def _compute_subject_count(self):
+        for claim in self:
+            claim.subject_count = len(claim.partner_ids)
+            claim.total_points = claim.subject_count * claim.rule_id.points
+
+    @api.depends("partner_ids.name", "community_id.claim_mask_names")
+    def _compute_public_names(self):
+        for claim in self:
+            names = claim.partner_ids.mapped("name")
+            if claim.community_id.claim_mask_names or not claim.community_id:
+                names = [mask_name(n) for n in names]
+            claim.public_names = ", ".join(names)
+
+    @api.depends("objection_ids.state")
+    def _compute_objection_count(self):
+        for claim in self:
+            claim.objection_count = len(claim.objection_ids)
+            claim.open_objection_count = len(
+                claim.objection_ids.filtered(lambda o: o.state == "open")
+            )
+
+    @api.depends("line_ids.ledger_line_id")
+    def _compute_ledger_line_count(self):
+        for claim in self:
+            claim.ledger_line_count = len(claim.line_ids.ledger_line_id)
+
+    @api.depends_context("uid")
+    @api.depends("state", "submitted_by_id", "partner_ids", "review_group_id", "place_id")
+    def _compute_can_review(self):
+        for claim in self:
+            try:
+                claim._check_reviewer(claim.state)
+            except (UserError, AccessError):
+                claim.can_review = False
+            else:
+                claim.can_review = claim.state in WAITING_STATES
+
+    # ----------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if set(vals) & (WORKFLOW_FIELDS - {"name"}) and not self._in_workflow():
+                raise UserError(
+                    self.env._("A new claim starts as a draft; submit it with the button.")
+                )
+            vals.pop("name", None)
+        claims = super().create(vals_list)
+        claims._sync_lines()
+        return claims
+
+    def write(self, vals):
+        if not self._in_workflow():
+            if set(vals) & WORKFLOW_FIELDS:
+                raise UserError(
+                    self.env._(
+                        "The state and review of a claim change only through its buttons "
+                        "(submit, approve, reject, send back)."
+                    )
+                )
+            if set(vals) & CONTENT_FIELDS:
+                locked = self.filtered(lambda c: c.state != "draft")
+                if locked:
+                    raise UserError(
+                        self.env._(
+                            "Claim %(claim)s is %(state)s: it can no longer be changed. "
+                            "A reviewer can send it back to draft for corrections.",
+                            claim=locked[0].name,
+                            state=dict(
+                                self._fields["state"]._description_selection(self.env)
+                            )[locked[0].state],
+                        )
+                    )
+        result = super().write(vals)
+        if {"partner_ids", "rule_id"} & set(vals):
+            self._sync_lines()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_drafts(self):
+        if any(claim.state not in ("draft", "cancelled") for claim in self):
+            raise UserError(
+                self.env._(
+                    "Only draft or cancelled claims can be deleted; the others are part "
+                    "of the review record."
+                )
+            )
+
+    def _in_workflow(self):
+        return bool(self.env.context.get("credit_claim_workflow"))
+
+    def _workflow(self):
+        return self.with_context(credit_claim_workflow=True)
+
+    def _sync_lines(self):
+        """One line per subject, mirroring partner_ids of draft claims."""
+        # sudo: lines mirror a claim the user may write; nobody edits them directly
+        Line = self.env["credit.claim.line"].sudo()
+        to_create = []
+        to_unlink = Line
+        for claim in self.filtered(lambda c: c.state == "draft"):
+            existing = claim.sudo().line_ids
+            wanted = claim.sudo().partner_ids
+            to_unlink |= existing.filtered(lambda ln, w=wanted: ln.partner_id not in w)
+            have = existing.partner_id
+            to_create += [
+                {"claim_id": claim.id, "partner_id": partner.id}
+                for partner in wanted
+                if partner not in have
+            ]
+        to_unlink.unlink()
+        Line.create(to_create)
+
+    # --------------------------------------------------------------- checks
+    def _user_places(self, user=None):
+        user = user or self.env.user
+        return tuple(user.sudo().credit_place_ids.mapped("parent_path"))
+
+    def _check_declarant(self):
+        """May the current user submit this claim? Returns how it is declared."""
+        self.ensure_one()
+        user = self.env.user
+        partners = self.sudo().partner_ids
+        rule = self.sudo().rule_id
+        if user.has_group("community_credit.group_credit_manager"):
+            return "staff"
+        if user.has_group("community_credit.group_credit_grid_worker"):
+            places = self._user_places()
+            outside = partners.filtered(
+                lambda p: not (
+                    p.credit_place_id.parent_path
+                    and places
+                    and p.credit_place_id.parent_path.startswith(places)
+                )
+            )
+            if not outside:
+                return "staff"
+            if user not in rule.delegate_user_ids:
+                raise AccessError(
+                    self.env._(
+                        "%(subject)s does not live in the places you look after: you "
+                        "cannot enter a claim for them.",
+                        subject=outside[0].name,
+                    )
+                )
+        if user in rule.delegate_user_ids:
+            community = rule.community_id or user.partner_id.sudo().credit_community_id
+            outside = partners.filtered(lambda p: p.credit_community_id != community)
+            if outside:
+                raise AccessError(
+                    self.env._(
+                        "You may declare rule %(rule)s only for subjects of %(community)s; "
+                        "%(subject)s is not one of them.",
+                        rule=rule.display_name,
+                        community=community.display_name or self.env._("your community"),
+                        subject=outside[0].name,
+                    )
+                )
+            return "delegate"
+        if partners != user.partner_id:
+            raise AccessError(
+                self.env._(
+                    "You can declare good deeds for yourself only. Ask your grid worker "
+                    "to enter a claim for other people."
+                )
+            )
+        if not rule.self_declare:
+            raise UserError(
+                self.env._(
+                    "Rule %(rule)s cannot be declared by residents themselves; your grid "
+                    "worker or a review group can enter it.",
+                    rule=rule.display_name,
+                )
+            )
+        return "self"
+
+    def _check_daily_limit(self):
+        """Residents declare at most the community's number of claims per day."""
+        self.ensure_one()
+        community = self.env.user.partner_id.sudo().credit_community_id
+        limit = community.claim_daily_limit if community else 5
+        today_start = fields.Datetime.to_datetime(fields.Date.context_today(self))
+        count = self.sudo().search_count(
+            [
+                ("submitted_by_id", "=", self.env.uid),
+                ("declared_as", "=", "self"),
+                ("submit_date", ">=", today_start),
+                ("id", "!=", self.id),
+            ]
+        )
+        if count >= limit:
+            raise UserError(
+                self.env._(
+                    "You have already declared %(count)s good deeds today, the most "
+                    "%(community)s accepts in one day. Please declare the others tomorrow.",
+                    count=count,
+                    community=community.display_name or "",
+                )
+            )
+
+    def _check_content(self):
+        """The claim could be posted as it stands: rule, date, evidence, policy,
+        caps and no second claim for the same subject, rule and day."""
+        Ledger = self.env["credit.ledger.line"]
+        today = fields.Date.context_today(self)
+        for claim in self.sudo():  # reading subjects' places the declarant may not open
+            if not claim.partner_ids:
+                raise UserError(
+                    self.env._("Claim %(claim)s has no subject: add who did it.", claim=claim.name)
+                )
+            if claim.date > today:
+                raise UserError(
+                    self.env._(
+                        "%(date)s is in the future: declare a good deed once it is done.",
+                        date=claim.date,
+                    )
+                )
+            company = claim.partner_ids.credit_community_id.company_id or claim.company_id
+            if company != claim.company_id or len(company) > 1:
+                raise UserError(
+                    self.env._(
+                        "The subjects of claim %(claim)s belong to another company.",
+                        claim=claim.name,
+                    )
+                )
+            for partner in claim.partner_ids:
+                Ledger._check_rule_applies(
+                    {
+                        "company_id": claim.company_id.id,
+                        "date": claim.date,
+                        "points": claim.rule_id.points,
+                        "attachment_ids": claim.attachment_ids.ids,
+                    },
+                    partner,
+                    claim.rule_id,
+                )
+        self._check_duplicates()
+        self._check_caps()
+
+    def _check_duplicates(self):
+        self.env["credit.claim.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT mine.claim_id, other.claim_id, mine.partner_id
+              FROM credit_claim_line mine
+              JOIN credit_claim c ON c.id = mine.claim_id
+              JOIN credit_claim_line other
+                ON other.partner_id = mine.partner_id
+               AND other.rule_id = c.rule_id
+               AND other.date = c.date
+               AND other.claim_id != mine.claim_id
+             WHERE mine.claim_id = ANY(%s)
+               AND (other.state IN %s OR other.claim_id = ANY(%s))
+             LIMIT 1
+            """,
+                self.ids,
+                ACTIVE_STATES,
+                self.ids,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            claim, other = self.browse(row[0]).sudo(), self.browse(row[1]).sudo()
+            raise UserError(
+                self.env._(
+                    "%(subject)s already has claim %(other)s for %(rule)s on %(date)s; "
+                    "the same good deed cannot be claimed twice.",
+                    subject=self.env["res.partner"].browse(row[2]).sudo().name,
+                    other=other.name,
+                    rule=claim.rule_id.display_name,
+                    date=claim.date,
+                )
+            )
+
+    def _check_caps(self):
+        """Caps count posted points and points still under review."""
+        claims = self.sudo()
+        rules = claims.rule_id
+        capped = claims.filtered(
+            lambda c: any(c.rule_id[f"cap_{p}"] for p in ("day", "week", "month", "year"))
+        )
+        if not capped:
+            return
+        own = [
+            {
+                "partner_id": line.partner_id.id,
+                "rule_id": claim.rule_id.id,
+                "date": claim.date,
+                "points": claim.rule_id.points,
+            }
+            for claim in capped
+            for line in claim.line_ids
+        ]
+        start = min(period_start(v["date"], p) for v in own for p in ("week", "year"))
+        end = max(v["date"] for v in own).replace(month=12, day=31) + timedelta(days=6)
+        pending = self.env["credit.claim.line"].sudo().search(
+            [
+                ("claim_id", "not in", self.ids),
+                ("state", "in", ACTIVE_STATES),
+                ("ledger_line_id", "=", False),
+                ("partner_id", "in", list({v["partner_id"] for v in own})),
+                ("rule_id", "in", rules.ids),
+                ("date", ">=", start),
+                ("date", "<=", end),
+            ]
+        )
+        waiting = [
+            {
+                "partner_id": line.partner_id.id,
+                "rule_id": line.rule_id.id,
+                "date": line.date,
+                "points": line.claim_id.rule_id.points,
+            }
+            for line in pending
+        ]
+        self.env["credit.ledger.line"]._check_caps(waiting + own, rules)
+
+    def _check_reviewer(self, stage):
+        """May the current user decide at this stage? Nobody decides their own
+        claim or a claim that benefits them."""
+        self.ensure_one()
+        user = self.env.user
+        claim = self.sudo()
+        if user == claim.submitted_by_id or user.partner_id in claim.partner_ids:
+            raise UserError(
+                self.env._(
+                    "You submitted claim %(claim)s or it benefits you: another reviewer "
+                    "must decide it.",
+                    claim=claim.name,
+                )
+            )
+        if user.has_group("community_credit.group_credit_manager"):
+            return
+        if stage != "review" or not user.has_group("community_credit.group_credit_reviewer"):
+            raise AccessError(
+                self.env._(
+                    "Only the council can decide claim %(claim)s at this stage.",
+                    claim=claim.name,
+                )
+            )
+        if claim.review_group_id:
+            if user not in claim.review_group_id.user_ids:
+                raise AccessError(
+                    self.env._(
+                        "Claim %(claim)s belongs to review group %(group)s, and you are "
+                        "not one of its members.",
+                        claim=claim.name,
+                        group=claim.review_group_id.name,
+                    )
+                )
+            return
+        places = self._user_places()
+        path = claim.place_id.parent_path
+        if not (path and places and path.startswith(places)):
+            raise AccessError(
+                self.env._(
+                    "Claim %(claim)s is about people outside the places you review.",
+                    claim=claim.name,
+                )
+            )
+
+    # -------------------------------------------------------------- workflow
+    def action_submit(self):
+        for claim in self:
+            if claim.state != "draft":
+                raise UserError(
+                    self.env._("Claim %(claim)s has already been submitted.", claim=claim.name)
+                )
+            declared_as = claim._check_declarant()
+            if declared_as == "self":
+                claim._check_daily_limit()
+            claim._workflow().write({"declared_as": declared_as})
+        self._check_content()
+        claims = self._workflow().sudo()  # sudo: the declarant was checked just above
+        claims._set_places()
+        now = fields.Datetime.now()
+        for claim in claims:
+            vals = {
+                "state": "review",
+                "submit_date": now,
+                "submitted_by_id": self.env.uid,
+                "deadline": claim._stage_deadline(),
+                "decision_reason": False,
+                "escalated": False,
+            }
+            if not claim.submit_date:  # first submission: the claim gets its number
+                # sudo: residents number their claims without reading sequences
+                vals["name"] = self.env["ir.sequence"].sudo().next_by_code("credit.claim") or "/"
+            claim.write(vals)
+        try:
+            with self.env.cr.savepoint():
+                self.env.flush_all()
+        except UniqueViolation as exc:
+            # another claim for the same subject, rule and day was submitted at
+            # the same instant and passed the check above before this one
+            raise UserError(
+                self.env._(
+                    "The same good deed was claimed for one of these subjects a moment "
+                    "ago: refresh the page to see that claim."
+                )
+            ) from exc
+        claims.invalidate_recordset(["submit_date"])
+        claims._log(self.env._("Submitted for review."))
+        claims._schedule_stage_activity()
+        return True
+
+    def action_approve(self):
+        """Approve at the current stage (review group or council); the last
+        stage publishes the claim or posts its points."""
+        review = self.filtered(lambda c: c.state == "review")
+        council = self.filtered(lambda c: c.state == "council")
+        other = self - review - council
+        if other:
+            raise UserError(
+                self.env._(
+                    "Claim %(claim)s is not waiting for a review.", claim=other[0].name
+                )
+            )
+        for claim in review:
+            claim._check_reviewer("review")
+        for claim in council:
+            claim._check_reviewer("council")
+        self._check_final_granter(review.filtered(lambda c: not c.community_id.claim_council_stage))
+        self._check_final_granter(council)
+        now = fields.Datetime.now()
+        # sudo: the reviewer's right was checked per claim above
+        review = review._workflow().sudo()
+        council = council._workflow().sudo()
+        review.write({"reviewer_id": self.env.uid, "review_date": now})
+        council.write({"council_user_id": self.env.uid, "council_date": now})
+        (review | council).activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        review._log(self.env._("Certified by the review group."))
+        council._log(self.env._("Re-checked and approved by the council."))
+        to_council = review.filtered(lambda c: c.community_id.claim_council_stage)
+        for deadline, claims in to_council._group_by_deadline().items():
+            claims.write({"state": "council", "deadline": deadline, "escalated": False})
+        to_council._schedule_stage_activity()
+        (review - to_council | council)._publish_or_post()
+        return True
+
+    def _check_final_granter(self, claims):
+        user = self.env.user
+        for claim in claims.sudo():
+            groups = claim.rule_id.granter_group_ids
+            if groups and not (groups & user.groups_id):
+                raise AccessError(
+                    self.env._(
+                        "Rule %(rule)s is reserved for %(groups)s: its claims need their "
+                        "approval.",
+                        rule=claim.rule_id.display_name,
+                        groups=", ".join(groups.mapped("name")),
+                    )
+                )
+
+    def _publish_or_post(self):
+        """Claims that passed their last review stage."""
+        today = fields.Date.context_today(self)
+        publish = self.filtered(lambda c: c.community_id.claim_publication)
+        direct = self - publish
+        by_days = defaultdict(lambda: self.browse())
+        for claim in publish:
+            by_days[claim.community_id.claim_publication_days] |= claim
+        for days, claims in by_days.items():
+            claims.write(
+                {
+                    "state": "published",
+                    "publish_date": today,
+                    "publish_until": today + timedelta(days=days - 1),
+                    "deadline": False,
+                }
+            )
+            for claim in claims:
+                claim._log(
+                    self.env._(
+                        "Published in %(place)s until %(date)s: residents may object.",
+                        place=claim.publication_place_id.display_name,
+                        date=claim.publish_until,
+                    )
+                )
+        immediate = publish.filtered(lambda c: c.community_id.claim_post_immediately)
+        direct.write({"deadline": False})
+        (direct | immediate)._post_points()
+        direct.filtered(lambda c: c.posted_date).write({"state": "done"})
+
+    def _post_points(self):
+        """Post the points of each claim once (idempotency key per claim and subject).
+
+        Returns the claims that could not be posted: their error is kept on the
+        claim and the council gets an activity; the others are posted.
+        """
+        claims = self.filtered(lambda c: not c.posted_date)
+        if not claims:
+            return self.browse()
+        try:
+            with self.env.cr.savepoint():
+                claims._post_points_batch()
+            return self.browse()
+        except (UserError, AccessError) as exc:
+            if len(claims) > 1:
+                # find the claims at fault, post the others
+                failed = self.browse()
+                for claim in claims:
+                    failed |= claim._post_points()
+                return failed
+            error = exc.args[0] if exc.args else str(exc)
+        claims.write({"post_error": error})
+        claims._log(self.env._("The points could not be posted: %(error)s", error=error))
+        council = claims.community_id.claim_council_user_id[:1]
+        if council:
+            claims.activity_schedule(
+                ACTIVITY_ESCALATION,
+                summary=self.env._("Points could not be posted"),
+                note=error,
+                user_id=council.id,
+            )
+        return claims
+
+    def _post_points_batch(self):
+        lines = self.line_ids.filtered(lambda ln: not ln.ledger_line_id)
+        by_company = defaultdict(list)
+        for line in lines:
+            claim = line.claim_id
+            vals = {
+                "partner_id": line.partner_id.id,
+                "rule_id": claim.rule_id.id,
+                "date": claim.date,
+                "points": claim.rule_id.points,
+                "origin": "claim",
+                "origin_ref": f"credit.claim,{claim.id}",
+                "idempotency_key": f"claim:{claim.id}:{line.partner_id.id}",
+                "description": claim.name
+                + (f": {claim.description}" if claim.description else ""),
+                "granted_by_id": (claim.council_user_id or claim.reviewer_id).id or self.env.uid,
+                "company_id": claim.company_id.id,
+            }
+            if claim.attachment_ids:
+                vals["attachment_ids"] = [fields.Command.set(claim.attachment_ids.ids)]
+            by_company[claim.company_id.id].append((line, vals))
+        # sudo: each review step checked its decider; the posting path still
+        # checks the rule, the caps, the deduction policy and idempotency
+        Ledger = self.env["credit.ledger.line"].sudo()
+        for pairs in by_company.values():
+            for start in range(0, len(pairs), CHUNK * 5):
+                chunk = pairs[start : start + CHUNK * 5]
+                posted = Ledger._post([vals for _line, vals in chunk], check_rights=False)
+                self.env["credit.claim.line"].flush_model()
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE credit_claim_line l SET ledger_line_id = v.ledger_id "
+                        "FROM unnest(%s::int[], %s::int[]) AS v(line_id, ledger_id) "
+                        "WHERE l.id = v.line_id",
+                        [line.id for line, _vals in chunk],
+                        posted.ids,
+                    )
+                )
+        self.env["credit.claim.line"].invalidate_model(["ledger_line_id"])
+        self.write({"posted_date": fields.Datetime.now(), "post_error": False})
+        self._log(self.env._("Points posted to the ledger."))
+
+    def action_retry_post(self):
+        """Council: try again to post claims whose posting failed."""
+        if not self.env.user.has_group("community_credit.group_credit_manager"):
+            raise AccessError(self.env._("Only the council can post a claim's points."))
+        claims = self.filtered(lambda c: c.post_error)._workflow().sudo()
+        claims.post_error = False
+        failed = claims._post_points()
+        today = fields.Date.context_today(self)
+        ok = claims - failed
+        ok.filtered(lambda c: c.state != "published" or c.publish_until < today).write(
+            {"state": "done"}
+        )
+        return True
+
+    def action_reject_wizard(self):
+        return self._open_decision("reject")
+
+    def action_send_back_wizard(self):
+        return self._open_decision("send_back")
+
+    def _open_decision(self, decision):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reject Claims")
+            if decision == "reject"
+            else self.env._("Send Claims Back"),
+            "res_model": "credit.claim.decision.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_claim_ids": self.ids, "default_decision": decision},
+        }
+
+    def action_reject(self, reason):
+        """Reject at a review stage; the reason is told to the submitter and subjects."""
+        reason = self._require_reason(reason)
+        for claim in self:
+            if claim.state not in WAITING_STATES:
+                raise UserError(
+                    self.env._(
+                        "Claim %(claim)s is not waiting for a review.", claim=claim.name
+                    )
+                )
+            claim._check_reviewer(claim.state)
+        claims = self._workflow().sudo()  # sudo: deciders checked above
+        claims.write({"state": "rejected", "decision_reason": reason, "deadline": False})
+        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._log(self.env._("Rejected: %(reason)s", reason=reason))
+        claims._notify_people(
+            lambda c: self.env._(
+                "Your claim %(claim)s was rejected: %(reason)s", claim=c.name, reason=reason
+            )
+        )
+        return True
+
+    def action_send_back(self, reason):
+        """Return to the submitter as a draft, to complete or correct it."""
+        reason = self._require_reason(reason)
+        for claim in self:
+            if claim.state not in WAITING_STATES:
+                raise UserError(
+                    self.env._(
+                        "Claim %(claim)s is not waiting for a review.", claim=claim.name
+                    )
+                )
+            claim._check_reviewer(claim.state)
+        claims = self._workflow().sudo()  # sudo: deciders checked above
+        claims.write({"state": "draft", "decision_reason": reason, "deadline": False})
+        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._log(self.env._("Sent back to the submitter: %(reason)s", reason=reason))
+        claims._notify_people(
+            lambda c: self.env._(
+                "Your claim %(claim)s was sent back for changes: %(reason)s",
+                claim=c.name,
+                reason=reason,
+            ),
+            subjects=False,
+        )
+        return True
+
+    def action_cancel(self):
+        for claim in self:
+            if claim.state not in ("draft", "review"):
+                raise UserError(
+                    self.env._(
+                        "Claim %(claim)s is already decided or in the council's hands; it "
+                        "cannot be cancelled now.",
+                        claim=claim.name,
+                    )
+                )
+            is_manager = self.env.user.has_group("community_credit.group_credit_manager")
+            if claim.submitted_by_id != self.env.user and not is_manager:
+                raise AccessError(
+                    self.env._("Only the submitter can cancel claim %(claim)s.", claim=claim.name)
+                )
+        claims = self._workflow().sudo()  # sudo: submitter checked above
+        claims.write({"state": "cancelled", "deadline": False})
+        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._log(self.env._("Cancelled."))
+        return True
+
+    def action_reset_draft(self):
+        for claim in self:
+            if claim.state != "cancelled":
+                raise UserError(
+                    self.env._("Only cancelled claims can be set back to draft.")
+                )
+            if claim.submitted_by_id != self.env.user:
+                raise AccessError(
+                    self.env._("Only the submitter can reopen claim %(claim)s.", claim=claim.name)
+                )
+        self._workflow().write({"state": "draft"})
+        return True
+
+    def add_evidence(self, name, datas):
+        """Attach a photo or PDF (base64) to a draft claim the user may change;
+        for residents, who cannot create attachments themselves."""
+        self.ensure_one()
+        self.check_access("write")
+        if self.state != "draft":
+            raise UserError(
+                self.env._(
+                    "Claim %(claim)s is under review: its evidence can no longer be changed.",
+                    claim=self.name,
+                )
+            )
+        try:
+            raw = base64.b64decode(datas or b"", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise UserError(self.env._("The file could not be read.")) from exc
+        if len(raw) > MAX_EVIDENCE_BYTES:
+            raise UserError(
+                self.env._(
+                    "%(name)s is larger than 5 MB: take a smaller photo.", name=name
+                )
+            )
+        mimetype = guess_mimetype(raw, default="")
+        if not (mimetype.startswith("image/") or mimetype == "application/pdf") or (
+            mimetype == "image/svg+xml"
+        ):
+            raise UserError(
+                self.env._("%(name)s is not a photo or a PDF document.", name=name)
+            )
+        # sudo: portal users cannot create attachments; the claim's write access
+        # was checked above and the attachment belongs to the claim
+        attachment = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": name or "evidence",
+                    "raw": raw,
+                    "mimetype": mimetype,
+                    "res_model": self._name,
+                    "res_id": self.id,
+                }
+            )
+        )
+        self.sudo()._workflow().write({"attachment_ids": [Command.link(attachment.id)]})
+        return attachment.id
+
+    def action_view_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_ledger_line_action"
+        )
+        action["domain"] = [("id", "in", self.line_ids.ledger_line_id.ids)]
+        action["context"] = {}
+        return action
+
+    def action_object(self, reason):
+        """A resident of the publication place objects to this published claim."""
+        self.ensure_one()
+        return self.env["credit.claim.objection"].create(
+            {"claim_id": self.id, "reason": reason}
+        )
+
+    def _withdraw(self, reason):
+        """An upheld objection: reverse whatever was posted and reject the claim."""
+        for claim in self:
+            posted = claim.line_ids.ledger_line_id.filtered(lambda ln: ln.state == "posted")
+            if posted:
+                posted._reverse(reason)
+        self.write({"state": "rejected", "decision_reason": reason})
+        self._log(self.env._("Withdrawn: %(reason)s", reason=reason))
+        self._notify_people(
+            lambda c: self.env._(
+                "Your claim %(claim)s was withdrawn after an objection: %(reason)s",
+                claim=c.name,
+                reason=reason,
+            )
+        )
+
+    # --------------------------------------------------------------- helpers
+    def _require_reason(self, reason):
+        if not reason or not str(reason).strip():
+            raise UserError(self.env._("Give a reason: the submitter will read it."))
+        return str(reason).strip()
+
+    def _log(self, body):
+        if self:
+            self._message_log_batch(
+                {claim.id: html_text(body) for claim in self},
+                author_id=self.env.user.partner_id.id,
+            )
+
+    def _notify_people(self, body_for, subjects=True):
+        """Tell the submitter (and the subjects who have a login) about a decision,
+        in their inbox or by e-mail."""
+        for claim in self:
+            partners = claim.submitted_by_id.partner_id
+            if subjects:
+                partners |= claim.partner_ids.filtered("user_ids")
+            partners -= self.env.user.partner_id
+            if partners:
+                claim.message_notify(
+                    partner_ids=partners.ids, body=html_text(body_for(claim)), subject=claim.name
+                )
+
+    def _set_places(self):
+        """Common place of the subjects, the estate or grid that publishes the
+        claim, its community and review group."""
+        groups = self.env["credit.review.group"].sudo().search(
+            [("community_id", "in", self.partner_ids.credit_community_id.ids)]
+        )
+        Place = self.env["credit.place"]
+        for claim in self:
+            paths = [p.credit_place_id.parent_path or "" for p in claim.partner_ids]
+            common = paths[0].split("/")[:-1]
+            for path in paths[1:]:
+                parts = path.split("/")[:-1]
+                n = 0
+                while n < min(len(common), len(parts)) and common[n] == parts[n]:
+                    n += 1
+                common = common[:n]
+            place = Place.browse(int(common[-1])) if common else Place
+            community = place.community_id
+            publication = place
+            while publication and publication.place_type not in ("estate", "grid", "community"):
+                publication = publication.parent_id
+            group = groups.filtered(
+                lambda g, p=place: any(
+                    p.parent_path and p.parent_path.startswith(gp.parent_path)
+                    for gp in g.place_ids
+                )
+            )[:1]
+            claim.write(
+                {
+                    "place_id": place.id,
+                    "community_id": community.id,
+                    "publication_place_id": (publication or community).id,
+                    "review_group_id": group.id,
+                }
+            )
+
+    def _stage_deadline(self):
+        days = self.community_id.claim_review_days or 7
+        return fields.Date.context_today(self) + timedelta(days=days)
+
+    def _group_by_deadline(self):
+        groups = defaultdict(lambda: self.browse())
+        for claim in self:
+            groups[claim._stage_deadline()] |= claim
+        return groups
+
+    def _stage_user(self):
+        self.ensure_one()
+        if self.state == "review" and self.review_group_id:
+            return self.review_group_id.leader_id or self.review_group_id.user_ids[:1]
+        return self.community_id.claim_council_user_id
+
+    def _schedule_stage_activity(self):
+        """One activity per claim for whoever must act next (group leader or council
+        secretary); batches do not e-mail each activity, the reminder cron sends a
+        digest instead."""
+        quiet = self.with_context(mail_activity_quick_update=len(self) > 1)
+        by_user = defaultdict(lambda: self.browse())
+        for claim in quiet:
+            user = claim._stage_user()
+            if user:
+                by_user[(user.id, claim.state, claim.deadline)] |= claim
+        for (user_id, state, deadline), claims in by_user.items():
+            review = state == "review"
+            claims.activity_schedule(
+                ACTIVITY_REVIEW if review else ACTIVITY_COUNCIL,
+                date_deadline=deadline,
+                summary=self.env._("Review this claim")
+                if review
+                else self.env._("Council re-check"),
+                user_id=user_id,
+            )
+
+    # ------------------------------------------------------------------ crons
+    @api.model
+    def _cron_close_publications(self, limit=5000):
+        """Post the claims whose publication window has closed without an open or
+        upheld objection, `limit` at a time (the cron runs again while some are
+        left). A re-run posts nothing twice."""
+        today = fields.Date.context_today(self)
+        ready = self.sudo().search(
+            [
+                ("state", "=", "published"),
+                ("publish_until", "<", today),
+                ("post_error", "=", False),
+                ("objection_ids", "not any", [("state", "=", "open")]),
+            ],
+            order="publish_until, id",
+        )
+        batch = ready[:limit]._workflow()
+        for start in range(0, len(batch), CHUNK):
+            chunk = batch[start : start + CHUNK]
+            failed = chunk._post_points()
+            done = chunk - failed
+            done.write({"state": "done"})
+            done._log(self.env._("Publication closed without an upheld objection."))
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(ready) - len(batch))
+        return batch
+
+    @api.model
+    def _cron_remind_reviewers(self):
+        """Remind whoever must act of claims due within a day or overdue (one
+        message each), and escalate claims overdue by the community's escalation
+        days to its council secretary."""
+        today = fields.Date.context_today(self)
+        waiting = self.sudo().search(
+            [("state", "in", WAITING_STATES), ("deadline", "<=", today + timedelta(days=1))]
+        )
+        digest = defaultdict(lambda: [0, 0])
+        for claim in waiting:
+            user = claim._stage_user()
+            if user:
+                digest[user][0 if claim.deadline >= today else 1] += 1
+        for user, (due, overdue) in digest.items():
+            self.env["mail.thread"].sudo().message_notify(
+                partner_ids=user.partner_id.ids,
+                subject=self.env._("Claims waiting for your review"),
+                body=html_text(
+                    self.env._(
+                        "%(due)s claims are due by tomorrow and %(overdue)s are overdue.",
+                        due=due,
+                        overdue=overdue,
+                    )
+                ),
+                model="res.users",
+                res_id=user.id,
+            )
+        to_escalate = waiting.filtered(
+            lambda c: not c.escalated
+            and c.deadline + timedelta(days=c.community_id.claim_escalation_days) < today
+            and c.community_id.claim_council_user_id
+        )._workflow()
+        by_user = defaultdict(lambda: self.browse())
+        for claim in to_escalate:
+            by_user[claim.community_id.claim_council_user_id] |= claim
+        for user, claims in by_user.items():
+            claims.with_context(mail_activity_quick_update=True).activity_schedule(
+                ACTIVITY_ESCALATION,
+                date_deadline=today,
+                summary=self.env._("Overdue claim escalated"),
+                user_id=user.id,
+            )
+        to_escalate.write({"escalated": True})
+        to_escalate._log(self.env._("Escalated to the council: the review is overdue."))
+        return to_escalate
