@@ -44,6 +44,7 @@
         "demo/res_partner_demo.xml",
         "demo/res_users_demo.xml",
         "demo/credit_ledger_demo.xml",
+        "demo/credit_claim_demo.xml",
     ],
     "application": True,
     "installable": True,

@@ -13,6 +13,11 @@
 # BENCH_DB names the database (default community_credit_bench); with REUSE=1,
 # UPDATE=1 also updates the addon in it first (-u) after code changes.
 # Everything after SCALE is passed to bench_ledger.py (see --help).
+#
+#   BENCH=claims bash benchmarks/run.sh      # the claims benchmark (bench_claims.py)
+#
+# runs the month of claims of a 35,000-resident community instead, in its own
+# database (community_credit_bench_claims).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_common.sh"
 
 SCALE="${1:-1.0}"
@@ -26,7 +31,12 @@ check_postgres
 prepare_venv
 link_addon
 
-DB="${BENCH_DB:-community_credit_bench}"
+BENCH="${BENCH:-ledger}"
+case "$BENCH" in
+    ledger) DB="${BENCH_DB:-community_credit_bench}" ;;
+    claims) DB="${BENCH_DB:-community_credit_bench_claims}" ;;
+    *) die "BENCH must be 'ledger' or 'claims', not '$BENCH'." ;;
+esac
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")
 
@@ -53,7 +63,7 @@ else
     info "Installed in $((SECONDS - t0)) s"
 fi
 
-info "Running benchmarks/bench_ledger.py at SCALE=$SCALE (Odoo: $ODOO_SRC)"
+info "Running benchmarks/bench_$BENCH.py at SCALE=$SCALE (Odoo: $ODOO_SRC)"
 TZ=UTC PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" \
-    "$ADDON_DIR/benchmarks/bench_ledger.py" --scale "$SCALE" "$@" -- \
+    "$ADDON_DIR/benchmarks/bench_$BENCH.py" --scale "$SCALE" "$@" -- \
     -d "$DB" "${common[@]}"

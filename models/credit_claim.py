@@ -97,9 +97,7 @@ class CreditClaim(models.Model):
         index=True,
         domain="[('company_id', '=', company_id)]",
     )
-    points = fields.Integer(
-        related="rule_id.points", string="Points per Subject", readonly=True
-    )
+    points = fields.Integer(related="rule_id.points", string="Points per Subject", readonly=True)
     date = fields.Date(
         required=True,
         tracking=True,
@@ -132,13 +130,13 @@ class CreditClaim(models.Model):
         string="Evidence",
         help="Photos or documents showing what happened.",
     )
+    # no tracking: every step is logged in the chatter by the workflow itself
     state = fields.Selection(
         CLAIM_STATES,
         default="draft",
         required=True,
         readonly=True,
         copy=False,
-        tracking=True,
         index=True,
     )
     submitted_by_id = fields.Many2one(
@@ -174,9 +172,7 @@ class CreditClaim(models.Model):
         help="The estate or grid whose residents see the claim while it is published.",
     )
     community_id = fields.Many2one("credit.place", readonly=True, copy=False, index=True)
-    review_group_id = fields.Many2one(
-        "credit.review.group", readonly=True, copy=False, index=True
-    )
+    review_group_id = fields.Many2one("credit.review.group", readonly=True, copy=False, index=True)
     deadline = fields.Date(
         readonly=True, copy=False, help="When the current review stage should be done."
     )
@@ -274,9 +270,9 @@ class CreditClaim(models.Model):
                             "Claim %(claim)s is %(state)s: it can no longer be changed. "
                             "A reviewer can send it back to draft for corrections.",
                             claim=locked[0].name,
-                            state=dict(
-                                self._fields["state"]._description_selection(self.env)
-                            )[locked[0].state],
+                            state=dict(self._fields["state"]._description_selection(self.env))[
+                                locked[0].state
+                            ],
                         )
                     )
         result = super().write(vals)
@@ -335,10 +331,12 @@ class CreditClaim(models.Model):
         if user.has_group("community_credit.group_credit_grid_worker"):
             places = self._user_places()
             outside = partners.filtered(
-                lambda p: not (
-                    p.credit_place_id.parent_path
-                    and places
-                    and p.credit_place_id.parent_path.startswith(places)
+                lambda p: (
+                    not (
+                        p.credit_place_id.parent_path
+                        and places
+                        and p.credit_place_id.parent_path.startswith(places)
+                    )
                 )
             )
             if not outside:
@@ -470,6 +468,16 @@ class CreditClaim(models.Model):
         row = self.env.cr.fetchone()
         if row:
             claim, other = self.browse(row[0]).sudo(), self.browse(row[1]).sudo()
+            if other in self:
+                raise UserError(
+                    self.env._(
+                        "%(subject)s appears in two of these claims for %(rule)s on "
+                        "%(date)s; the same good deed cannot be claimed twice.",
+                        subject=self.env["res.partner"].browse(row[2]).sudo().name,
+                        rule=claim.rule_id.display_name,
+                        date=claim.date,
+                    )
+                )
             raise UserError(
                 self.env._(
                     "%(subject)s already has claim %(other)s for %(rule)s on %(date)s; "
@@ -502,16 +510,20 @@ class CreditClaim(models.Model):
         ]
         start = min(period_start(v["date"], p) for v in own for p in ("week", "year"))
         end = max(v["date"] for v in own).replace(month=12, day=31) + timedelta(days=6)
-        pending = self.env["credit.claim.line"].sudo().search(
-            [
-                ("claim_id", "not in", self.ids),
-                ("state", "in", ACTIVE_STATES),
-                ("ledger_line_id", "=", False),
-                ("partner_id", "in", list({v["partner_id"] for v in own})),
-                ("rule_id", "in", rules.ids),
-                ("date", ">=", start),
-                ("date", "<=", end),
-            ]
+        pending = (
+            self.env["credit.claim.line"]
+            .sudo()
+            .search(
+                [
+                    ("claim_id", "not in", self.ids),
+                    ("state", "in", ACTIVE_STATES),
+                    ("ledger_line_id", "=", False),
+                    ("partner_id", "in", list({v["partner_id"] for v in own})),
+                    ("rule_id", "in", rules.ids),
+                    ("date", ">=", start),
+                    ("date", "<=", end),
+                ]
+            )
         )
         waiting = [
             {
@@ -570,6 +582,7 @@ class CreditClaim(models.Model):
 
     # -------------------------------------------------------------- workflow
     def action_submit(self):
+        declared = defaultdict(list)
         for claim in self:
             if claim.state != "draft":
                 raise UserError(
@@ -578,24 +591,25 @@ class CreditClaim(models.Model):
             declared_as = claim._check_declarant()
             if declared_as == "self":
                 claim._check_daily_limit()
-            claim._workflow().write({"declared_as": declared_as})
+            declared[declared_as].append(claim.id)
         self._check_content()
         claims = self._workflow().sudo()  # sudo: the declarant was checked just above
         claims._set_places()
+        claims._assign_numbers()
         now = fields.Datetime.now()
-        for claim in claims:
-            vals = {
-                "state": "review",
-                "submit_date": now,
-                "submitted_by_id": self.env.uid,
-                "deadline": claim._stage_deadline(),
-                "decision_reason": False,
-                "escalated": False,
-            }
-            if not claim.submit_date:  # first submission: the claim gets its number
-                # sudo: residents number their claims without reading sequences
-                vals["name"] = self.env["ir.sequence"].sudo().next_by_code("credit.claim") or "/"
-            claim.write(vals)
+        for declared_as, ids in declared.items():
+            for deadline, group in claims.browse(ids)._group_by_deadline().items():
+                group.write(
+                    {
+                        "state": "review",
+                        "declared_as": declared_as,
+                        "submit_date": now,
+                        "submitted_by_id": self.env.uid,
+                        "deadline": deadline,
+                        "decision_reason": False,
+                        "escalated": False,
+                    }
+                )
         try:
             with self.env.cr.savepoint():
                 self.env.flush_all()
@@ -608,10 +622,40 @@ class CreditClaim(models.Model):
                     "ago: refresh the page to see that claim."
                 )
             ) from exc
-        claims.invalidate_recordset(["submit_date"])
         claims._log(self.env._("Submitted for review."))
         claims._schedule_stage_activity()
         return True
+
+    def _assign_numbers(self):
+        """Number the claims submitted for the first time (CL/2025/00001), in one
+        statement; a claim sent back and submitted again keeps its number."""
+        todo = self.filtered(lambda c: not c.submit_date)
+        if not todo:
+            return
+        # sudo: residents number their claims without reading sequences
+        Sequence = self.env["ir.sequence"].sudo()
+        names = []
+        for company, claims in todo.grouped("company_id").items():
+            sequence = Sequence.search(
+                [("code", "=", "credit.claim"), ("company_id", "in", [company.id, False])],
+                order="company_id",
+                limit=1,
+            )
+            if not sequence:
+                raise UserError(
+                    self.env._("The numbering of claims is missing: ask your administrator.")
+                )
+            names += [(claim.id, sequence.with_company(company)._next()) for claim in claims]
+        self.flush_model(["name"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE credit_claim c SET name = v.name FROM unnest(%s::int[], %s::varchar[]) "
+                "AS v(id, name) WHERE c.id = v.id",
+                [n[0] for n in names],
+                [n[1] for n in names],
+            )
+        )
+        self.invalidate_recordset(["name"])
 
     def action_approve(self):
         """Approve at the current stage (review group or council); the last
@@ -621,9 +665,7 @@ class CreditClaim(models.Model):
         other = self - review - council
         if other:
             raise UserError(
-                self.env._(
-                    "Claim %(claim)s is not waiting for a review.", claim=other[0].name
-                )
+                self.env._("Claim %(claim)s is not waiting for a review.", claim=other[0].name)
             )
         for claim in review:
             claim._check_reviewer("review")
@@ -654,8 +696,7 @@ class CreditClaim(models.Model):
             if groups and not (groups & user.groups_id):
                 raise AccessError(
                     self.env._(
-                        "Rule %(rule)s is reserved for %(groups)s: its claims need their "
-                        "approval.",
+                        "Rule %(rule)s is reserved for %(groups)s: its claims need their approval.",
                         rule=claim.rule_id.display_name,
                         groups=", ".join(groups.mapped("name")),
                     )
@@ -737,8 +778,7 @@ class CreditClaim(models.Model):
                 "origin": "claim",
                 "origin_ref": f"credit.claim,{claim.id}",
                 "idempotency_key": f"claim:{claim.id}:{line.partner_id.id}",
-                "description": claim.name
-                + (f": {claim.description}" if claim.description else ""),
+                "description": claim.name + (f": {claim.description}" if claim.description else ""),
                 "granted_by_id": (claim.council_user_id or claim.reviewer_id).id or self.env.uid,
                 "company_id": claim.company_id.id,
             }
@@ -804,9 +844,7 @@ class CreditClaim(models.Model):
         for claim in self:
             if claim.state not in WAITING_STATES:
                 raise UserError(
-                    self.env._(
-                        "Claim %(claim)s is not waiting for a review.", claim=claim.name
-                    )
+                    self.env._("Claim %(claim)s is not waiting for a review.", claim=claim.name)
                 )
             claim._check_reviewer(claim.state)
         claims = self._workflow().sudo()  # sudo: deciders checked above
@@ -826,9 +864,7 @@ class CreditClaim(models.Model):
         for claim in self:
             if claim.state not in WAITING_STATES:
                 raise UserError(
-                    self.env._(
-                        "Claim %(claim)s is not waiting for a review.", claim=claim.name
-                    )
+                    self.env._("Claim %(claim)s is not waiting for a review.", claim=claim.name)
                 )
             claim._check_reviewer(claim.state)
         claims = self._workflow().sudo()  # sudo: deciders checked above
@@ -869,9 +905,7 @@ class CreditClaim(models.Model):
     def action_reset_draft(self):
         for claim in self:
             if claim.state != "cancelled":
-                raise UserError(
-                    self.env._("Only cancelled claims can be set back to draft.")
-                )
+                raise UserError(self.env._("Only cancelled claims can be set back to draft."))
             if claim.submitted_by_id != self.env.user:
                 raise AccessError(
                     self.env._("Only the submitter can reopen claim %(claim)s.", claim=claim.name)
@@ -897,17 +931,13 @@ class CreditClaim(models.Model):
             raise UserError(self.env._("The file could not be read.")) from exc
         if len(raw) > MAX_EVIDENCE_BYTES:
             raise UserError(
-                self.env._(
-                    "%(name)s is larger than 5 MB: take a smaller photo.", name=name
-                )
+                self.env._("%(name)s is larger than 5 MB: take a smaller photo.", name=name)
             )
         mimetype = guess_mimetype(raw, default="")
         if not (mimetype.startswith("image/") or mimetype == "application/pdf") or (
             mimetype == "image/svg+xml"
         ):
-            raise UserError(
-                self.env._("%(name)s is not a photo or a PDF document.", name=name)
-            )
+            raise UserError(self.env._("%(name)s is not a photo or a PDF document.", name=name))
         # sudo: portal users cannot create attachments; the claim's write access
         # was checked above and the attachment belongs to the claim
         attachment = (
@@ -938,9 +968,7 @@ class CreditClaim(models.Model):
     def action_object(self, reason):
         """A resident of the publication place objects to this published claim."""
         self.ensure_one()
-        return self.env["credit.claim.objection"].create(
-            {"claim_id": self.id, "reason": reason}
-        )
+        return self.env["credit.claim.objection"].create({"claim_id": self.id, "reason": reason})
 
     def _withdraw(self, reason):
         """An upheld objection: reverse whatever was posted and reject the claim."""
@@ -987,10 +1015,13 @@ class CreditClaim(models.Model):
     def _set_places(self):
         """Common place of the subjects, the estate or grid that publishes the
         claim, its community and review group."""
-        groups = self.env["credit.review.group"].sudo().search(
-            [("community_id", "in", self.partner_ids.credit_community_id.ids)]
+        groups = (
+            self.env["credit.review.group"]
+            .sudo()
+            .search([("community_id", "in", self.partner_ids.credit_community_id.ids)])
         )
         Place = self.env["credit.place"]
+        by_values = defaultdict(list)
         for claim in self:
             paths = [p.credit_place_id.parent_path or "" for p in claim.partner_ids]
             common = paths[0].split("/")[:-1]
@@ -1007,16 +1038,18 @@ class CreditClaim(models.Model):
                 publication = publication.parent_id
             group = groups.filtered(
                 lambda g, p=place: any(
-                    p.parent_path and p.parent_path.startswith(gp.parent_path)
-                    for gp in g.place_ids
+                    p.parent_path and p.parent_path.startswith(gp.parent_path) for gp in g.place_ids
                 )
             )[:1]
-            claim.write(
+            key = (place.id, community.id, (publication or community).id, group.id)
+            by_values[key].append(claim.id)
+        for (place, community, publication, group), ids in by_values.items():
+            self.browse(ids).write(
                 {
-                    "place_id": place.id,
-                    "community_id": community.id,
-                    "publication_place_id": (publication or community).id,
-                    "review_group_id": group.id,
+                    "place_id": place,
+                    "community_id": community,
+                    "publication_place_id": publication,
+                    "review_group_id": group,
                 }
             )
 
@@ -1041,7 +1074,7 @@ class CreditClaim(models.Model):
         secretary); batches do not e-mail each activity, the reminder cron sends a
         digest instead."""
         quiet = self.with_context(mail_activity_quick_update=len(self) > 1)
-        by_user = defaultdict(lambda: self.browse())
+        by_user = defaultdict(quiet.browse)
         for claim in quiet:
             user = claim._stage_user()
             if user:
@@ -1112,9 +1145,11 @@ class CreditClaim(models.Model):
                 res_id=user.id,
             )
         to_escalate = waiting.filtered(
-            lambda c: not c.escalated
-            and c.deadline + timedelta(days=c.community_id.claim_escalation_days) < today
-            and c.community_id.claim_council_user_id
+            lambda c: (
+                not c.escalated
+                and c.deadline + timedelta(days=c.community_id.claim_escalation_days) < today
+                and c.community_id.claim_council_user_id
+            )
         )._workflow()
         by_user = defaultdict(lambda: self.browse())
         for claim in to_escalate:

@@ -137,8 +137,7 @@ class CreditClaimObjection(models.Model):
             if twice > 1:
                 raise UserError(
                     self.env._(
-                        "You already object to claim %(claim)s; the council is looking "
-                        "into it.",
+                        "You already object to claim %(claim)s; the council is looking into it.",
                         claim=claim.name,
                     )
                 )
@@ -158,9 +157,7 @@ class CreditClaimObjection(models.Model):
                     )
                 )
             if user.partner_id == objection.objector_id:
-                raise UserError(
-                    self.env._("You cannot decide your own objection.")
-                )
+                raise UserError(self.env._("You cannot decide your own objection."))
 
     def action_uphold(self):
         """The objection is right: the claim is rejected and any points reversed."""
@@ -176,9 +173,7 @@ class CreditClaimObjection(models.Model):
             if objection.state != "open":
                 raise UserError(self.env._("This objection has already been decided."))
             if not (objection.answer or "").strip():
-                raise UserError(
-                    self.env._("Write the answer to the objector before deciding.")
-                )
+                raise UserError(self.env._("Write the answer to the objector before deciding."))
         today = fields.Date.context_today(self)
         objections = self.with_context(credit_claim_workflow=True)
         objections.write(
@@ -191,9 +186,7 @@ class CreditClaimObjection(models.Model):
         # sudo: the council member was checked above; the claim moves on its own workflow
         for objection in objections.sudo():
             claim = objection.claim_id._workflow()
-            label = (
-                self.env._("upheld") if decision == "upheld" else self.env._("dismissed")
-            )
+            label = self.env._("upheld") if decision == "upheld" else self.env._("dismissed")
             claim._log(
                 self.env._(
                     "Objection of %(objector)s %(decision)s: %(answer)s",
@@ -207,8 +200,7 @@ class CreditClaimObjection(models.Model):
                 subject=self.env._("Your objection to %(claim)s", claim=claim.name),
                 body=html_text(
                     self.env._(
-                        "The council %(decision)s your objection to claim %(claim)s: "
-                        "%(answer)s",
+                        "The council %(decision)s your objection to claim %(claim)s: %(answer)s",
                         decision=label,
                         claim=claim.name,
                         answer=objection.answer,
@@ -218,9 +210,7 @@ class CreditClaimObjection(models.Model):
             if not claim.objection_ids.filtered(lambda o: o.state == "open"):
                 claim.activity_unlink([ACTIVITY_OBJECTION])
             if decision == "upheld" and claim.state in ("published", "done"):
-                claim._withdraw(
-                    self.env._("Objection upheld: %(answer)s", answer=objection.answer)
-                )
+                claim._withdraw(self.env._("Objection upheld: %(answer)s", answer=objection.answer))
             elif (
                 decision == "dismissed"
                 and claim.state == "published"

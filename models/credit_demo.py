@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .credit_ledger_line import period_start
@@ -417,3 +418,123 @@ class CreditDemo(models.AbstractModel):
             )
         attachments = self.env["ir.attachment"].sudo().create(vals_list)
         return {n: att for (n, _item), att in zip(todo, attachments, strict=True)}
+
+    @api.model
+    def _generate_claims(self, community_xmlid, seed=7):
+        """Review groups, a council secretary and claims at every step of the review
+        workflow for a demo community, driven through the workflow methods as the
+        demo users (resident, grid worker, reviewer, council). Runs once."""
+        community = self.env.ref(community_xmlid)
+        Claim = self.env["credit.claim"].sudo()
+        if Claim.search_count([("community_id", "=", community.id)], limit=1):
+            return Claim
+        rng = random.Random(seed)
+        today = fields.Date.context_today(self)
+        ref = self.env.ref
+        council = ref("community_credit.user_council_demo")
+        reviewer = ref("community_credit.user_reviewer_demo")
+        grid = ref("community_credit.user_gridworker_demo")
+        resident = ref("community_credit.user_resident_demo")
+        community.write({"claim_council_user_id": council.id, "claim_publication_days": 7})
+        estates = community.child_ids.filtered(lambda p: p.place_type in ("estate", "grid"))
+        groups = self.env["credit.review.group"].create(
+            [
+                {
+                    "name": f"{estate.name}道德评议小组",
+                    "community_id": community.id,
+                    "place_ids": [Command.set(estate.ids)],
+                    "user_ids": [Command.set((reviewer | council).ids)],
+                    "leader_id": reviewer.id,
+                }
+                for estate in estates
+            ]
+        )
+        rules = self.env["credit.rule"].search(
+            [("community_id", "=", community.id), ("points", ">", 0)]
+        )
+        everyday = rules.filtered(
+            lambda r: not r.evidence_required and not r.granter_group_ids and r.category_id.period
+            in ("day", "week", "month")
+        )
+        everyday.write({"self_declare": True})
+        people = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [
+                    ("credit_place_id", "child_of", grid.credit_place_ids.ids),
+                    ("is_company", "=", False),
+                    ("credit_role_ids", "!=", False),
+                    ("user_ids", "=", False),
+                ],
+                order="id",
+            )
+        )
+        descriptions = [
+            "在楼栋清理楼道杂物,邻居可作证",
+            "帮助独居老人买菜、送药",
+            "参加小区环境卫生整治",
+            "主动劝导乱停车辆并协助挪车",
+            "组织楼栋居民参加垃圾分类宣传",
+        ]
+
+        def make(user, partners, rule, day, text):
+            claim = Claim.with_user(user).create(
+                {
+                    "rule_id": rule.id,
+                    "date": day,
+                    "partner_ids": [Command.set(partners.ids)],
+                    "description": text,
+                }
+            )
+            try:
+                with self.env.cr.savepoint():
+                    claim.with_user(user).action_submit()
+            except UserError:
+                return Claim  # a cap or a duplicate: the demo moves on
+            return claim.sudo()
+
+        submitted = Claim
+        # the demo resident declares her own good deeds
+        own = resident.partner_id
+        for offset in (1, 3):
+            submitted |= make(resident, own, everyday[offset % len(everyday)],
+                              today - timedelta(days=offset), descriptions[offset])
+        # the grid worker enters claims for residents of her estates, some for many
+        for n in range(30):
+            size = 1 if n % 5 else rng.randint(3, 8)
+            partners = people.browse(rng.sample(people.ids, min(size, len(people))))
+            rule = rng.choice(everyday)
+            day = today - timedelta(days=rng.randint(1, 40))
+            submitted |= make(grid, partners, rule, day, rng.choice(descriptions))
+        submitted = submitted.sorted("date")
+        # oldest claims went all the way: certified, re-checked, published and posted
+        done, published, council_stage = submitted[:12], submitted[12:18], submitted[18:22]
+        rejected, sent_back = submitted[22:23], submitted[23:24]
+        (done | published | council_stage).with_user(reviewer).action_approve()
+        (done | published).with_user(council).action_approve()
+        # their publication started two weeks ago and has closed
+        done._workflow().write(
+            {"publish_date": today - timedelta(days=14), "publish_until": today - timedelta(days=8)}
+        )
+        self.env["credit.claim"]._cron_close_publications()
+        if published:
+            neighbour = people.filtered(
+                lambda p: p.credit_place_id.parent_path.startswith(
+                    published[0].publication_place_id.parent_path
+                )
+                and p not in published[0].partner_ids
+            )[:1]
+            if neighbour:  # recorded by the grid worker for an elderly neighbour
+                self.env["credit.claim.objection"].with_user(grid).create(
+                    {
+                        "claim_id": published[0].id,
+                        "objector_id": neighbour.id,
+                        "reason": "当天楼道并未清理,请评议小组核实。",
+                    }
+                )
+        rejected.with_user(reviewer).action_reject("照片与描述不符,且无人证实。")
+        sent_back.with_user(reviewer).action_send_back("请补充活动地点和时间。")
+        groups.invalidate_recordset()
+        _logger.info("Community credit demo: %s claims for %s", len(submitted), community.name)
+        return submitted

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .credit_claim import html_text
+
 
 class CreditReviewBatch(models.Model):
     """A review group's monthly certification (or the council's re-check) of many
@@ -106,8 +108,9 @@ class CreditReviewBatch(models.Model):
                 domain.append(("review_group_id", "=", batch.review_group_id.id))
             claims = self.env["credit.claim"].search(domain)
             own = claims.filtered(
-                lambda c: c.submitted_by_id == self.env.user
-                or self.env.user.partner_id in c.partner_ids
+                lambda c: (
+                    c.submitted_by_id == self.env.user or self.env.user.partner_id in c.partner_ids
+                )
             )
             batch.write(
                 {
@@ -142,7 +145,9 @@ class CreditReviewBatch(models.Model):
                     "certified_date": fields.Datetime.now(),
                 }
             )
-            batch.message_post(
-                body=self.env._("%(count)s claims certified.", count=len(batch.claim_ids))
+            batch._message_log(
+                body=html_text(
+                    self.env._("%(count)s claims certified.", count=len(batch.claim_ids))
+                )
             )
         return True

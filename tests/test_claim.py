@@ -243,12 +243,15 @@ class TestClaimReview(ClaimCase):
         self.assertEqual(self.ledger_sum(self.res_a1), 2)
         # every step is in the chatter, with its author
         bodies = claim.sudo().message_ids.mapped("body")
-        for text in ("Submitted for review", "Certified by the review group",
-                     "approved by the council", "Published in", "Points posted"):
+        for text in (
+            "Submitted for review",
+            "Certified by the review group",
+            "approved by the council",
+            "Published in",
+            "Points posted",
+        ):
             self.assertTrue(any(text in b for b in bodies), text)
-        authors = claim.sudo().message_ids.filtered(
-            lambda m: "Certified" in m.body
-        ).author_id
+        authors = claim.sudo().message_ids.filtered(lambda m: "Certified" in m.body).author_id
         self.assertEqual(authors, self.user_reviewer.partner_id)
 
     def test_reviewer_of_another_estate_cannot_decide(self):

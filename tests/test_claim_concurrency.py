@@ -46,9 +46,7 @@ class TestConcurrentClaims(BaseCase):
                 {
                     "name": "Claim concurrency resident",
                     "credit_place_id": community.id,
-                    "credit_role_ids": [
-                        Command.set(env.ref("community_credit.role_resident").ids)
-                    ],
+                    "credit_role_ids": [Command.set(env.ref("community_credit.role_resident").ids)],
                 }
             )
             users = env["res.users"].create(
@@ -189,9 +187,7 @@ class TestConcurrentClaims(BaseCase):
                 [self.ids["claims"]],
             )
             claim_id = cr.fetchone()[0]
-            cr.execute(
-                "SELECT submitted_by_id FROM credit_claim WHERE id = %s", [claim_id]
-            )
+            cr.execute("SELECT submitted_by_id FROM credit_claim WHERE id = %s", [claim_id])
             submitter = cr.fetchone()[0]
         if submitter in self.ids["users"]:
             # the submitter may not decide: hand the submission to nobody of the pair

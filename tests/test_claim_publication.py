@@ -189,8 +189,7 @@ class TestClaimReminders(ClaimCase):
         self.travel(TODAY + timedelta(days=7))
         self.assertFalse(self.Claim._cron_remind_reviewers())
         inbox = self.env["mail.message"].search(
-            [("partner_ids", "in", self.user_reviewer.partner_id.ids),
-             ("body", "ilike", "overdue")]
+            [("partner_ids", "in", self.user_reviewer.partner_id.ids), ("body", "ilike", "overdue")]
         )
         self.assertTrue(inbox, "the reviewer got a reminder")
         self.travel(TODAY + timedelta(days=8))
