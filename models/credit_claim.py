@@ -719,14 +719,13 @@ class CreditClaim(models.Model):
                     "deadline": False,
                 }
             )
-            for claim in claims:
-                claim._log(
-                    self.env._(
-                        "Published in %(place)s until %(date)s: residents may object.",
-                        place=claim.publication_place_id.display_name,
-                        date=claim.publish_until,
-                    )
+            claims._log(
+                lambda claim: self.env._(
+                    "Published in %(place)s until %(date)s: residents may object.",
+                    place=claim.publication_place_id.display_name,
+                    date=claim.publish_until,
                 )
+            )
         immediate = publish.filtered(lambda c: c.community_id.claim_post_immediately)
         direct.write({"deadline": False})
         (direct | immediate)._post_points()
@@ -993,9 +992,11 @@ class CreditClaim(models.Model):
         return str(reason).strip()
 
     def _log(self, body):
+        """One chatter note per claim, in one batch; body is a text or a function
+        of the claim that returns one."""
         if self:
             self._message_log_batch(
-                {claim.id: html_text(body) for claim in self},
+                {claim.id: html_text(body(claim) if callable(body) else body) for claim in self},
                 author_id=self.env.user.partner_id.id,
             )
 
@@ -1112,7 +1113,6 @@ class CreditClaim(models.Model):
             failed = chunk._post_points()
             done = chunk - failed
             done.write({"state": "done"})
-            done._log(self.env._("Publication closed without an upheld objection."))
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(ready) - len(batch))
         return batch
 

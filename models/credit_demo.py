@@ -503,7 +503,11 @@ class CreditDemo(models.AbstractModel):
         # the grid worker enters claims for residents of her estates, some for many
         for n in range(30):
             size = 1 if n % 5 else rng.randint(3, 8)
-            partners = people.browse(rng.sample(people.ids, min(size, len(people))))
+            # a group of neighbours: people of one estate
+            first = people.browse(rng.choice(people.ids))
+            estate = first.credit_place_id.parent_id
+            neighbours = people.filtered(lambda p, e=estate: p.credit_place_id.parent_id == e)
+            partners = people.browse(rng.sample(neighbours.ids, min(size, len(neighbours))))
             rule = rng.choice(everyday)
             day = today - timedelta(days=rng.randint(1, 40))
             submitted |= make(grid, partners, rule, day, rng.choice(descriptions))

@@ -33,7 +33,7 @@ if [ -n "$summary" ]; then
 fi
 ran="$(grep -cE 'odoo\.addons\.[a-z_]+\.tests\.[a-z_0-9]+: Starting ' "$LOG" || true)"
 skipped="$(grep -cE '(: SKIP|skipped|SkipTest|Chrome executable not found|websocket-client)' "$LOG" || true)"
-problems="$(grep -E ' (ERROR|CRITICAL) ' "$LOG" | grep -vE 'odoo\.tests\.result' || true)"
+problems="$(grep -E ' (ERROR|CRITICAL) |demo data failed to install|ParseError' "$LOG" | grep -vE 'odoo\.tests\.result' || true)"
 
 if [ -n "$problems" ]; then
     echo "---- errors from the log ----"
