@@ -385,6 +385,19 @@ class TestClaimReview(ClaimCase):
         self.assertEqual(self.balance(self.res_a1), 9)
         self.assertTrue(bad.sudo().activity_ids.filtered(lambda a: a.user_id == self.user_manager))
 
+    def test_staff_see_the_claims_of_their_places_only(self):
+        claim_b = self.submitted(self.user_resident_b, self.res_b1, self.rule_clean)
+        claim_a = self.submitted(self.user_resident, self.res_a1, self.rule_clean)
+        Claim = self.Claim.with_user(self.user_grid)  # looks after estate A
+        self.assertEqual(Claim.search([("id", "in", (claim_a | claim_b).ids)]), claim_a)
+        with self.assertRaises(AccessError):
+            claim_b.with_user(self.user_grid).read(["name"])
+        Claim = self.Claim.with_user(self.user_reviewer_b)
+        self.assertEqual(Claim.search([("id", "in", (claim_a | claim_b).ids)]), claim_b)
+        # finance staff do not handle claims at all
+        with self.assertRaises(AccessError):
+            self.Claim.with_user(self.user_finance).search([])
+
     def test_cancel_only_by_submitter(self):
         claim = self.submitted(self.user_resident, self.res_a1, self.rule_clean)
         with self.assertRaises(AccessError):
