@@ -1082,12 +1082,10 @@ class CreditClaim(models.Model):
                 by_user[(user.id, claim.state, claim.deadline)] |= claim
         for (user_id, state, deadline), claims in by_user.items():
             review = state == "review"
+            # no summary: the activity type's name shows, in each reader's language
             claims.activity_schedule(
                 ACTIVITY_REVIEW if review else ACTIVITY_COUNCIL,
                 date_deadline=deadline,
-                summary=self.env._("Review this claim")
-                if review
-                else self.env._("Council re-check"),
                 user_id=user_id,
             )
 
@@ -1158,7 +1156,6 @@ class CreditClaim(models.Model):
             claims.with_context(mail_activity_quick_update=True).activity_schedule(
                 ACTIVITY_ESCALATION,
                 date_deadline=today,
-                summary=self.env._("Overdue claim escalated"),
                 user_id=user.id,
             )
         to_escalate.write({"escalated": True})

@@ -32,6 +32,8 @@ PAGES = [
     ),
     ("leaderboard", "/odoo/action-community_credit.credit_balance_action", 1280, 800),
     ("rules", "/odoo/action-community_credit.credit_rule_action", 1280, 900),
+    ("claims", "/odoo/action-community_credit.credit_claim_action", 1280, 800),
+    ("publications", "/odoo/action-community_credit.credit_claim_action_published", 1280, 800),
     ("subject", "/odoo/contacts/" + os.environ.get("SHOT_PARTNER", "1") + "?tab=credit", 1280, 900),
 ]
 
