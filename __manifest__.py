@@ -9,7 +9,7 @@
     "author": "Community Credit contributors",
     "website": "https://github.com/community-credit/community_credit",
     "license": "LGPL-3",
-    "depends": ["contacts", "mail"],
+    "depends": ["contacts", "mail", "event"],
     "external_dependencies": {"python": ["xlsxwriter"]},
     "data": [
         "security/community_credit_security.xml",
@@ -33,6 +33,9 @@
         "views/credit_claim_views.xml",
         "views/credit_claim_objection_views.xml",
         "views/credit_review_batch_views.xml",
+        "views/event_event_views.xml",
+        "views/credit_volunteer_service_views.xml",
+        "views/credit_volunteer_team_views.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
         "wizards/credit_claim_decision_wizard_views.xml",

@@ -14,3 +14,8 @@ from . import credit_claim
 from . import credit_claim_line
 from . import credit_claim_objection
 from . import credit_review_batch
+from . import credit_volunteer_team
+from . import credit_volunteer_service
+from . import event_type
+from . import event_event
+from . import event_registration

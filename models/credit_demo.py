@@ -453,8 +453,11 @@ class CreditDemo(models.AbstractModel):
             [("community_id", "=", community.id), ("points", ">", 0)]
         )
         everyday = rules.filtered(
-            lambda r: not r.evidence_required and not r.granter_group_ids and r.category_id.period
-            in ("day", "week", "month")
+            lambda r: (
+                not r.evidence_required
+                and not r.granter_group_ids
+                and r.category_id.period in ("day", "week", "month")
+            )
         )
         everyday.write({"self_declare": True})
         people = (
@@ -498,8 +501,13 @@ class CreditDemo(models.AbstractModel):
         # the demo resident declares her own good deeds
         own = resident.partner_id
         for offset in (1, 3):
-            submitted |= make(resident, own, everyday[offset % len(everyday)],
-                              today - timedelta(days=offset), descriptions[offset])
+            submitted |= make(
+                resident,
+                own,
+                everyday[offset % len(everyday)],
+                today - timedelta(days=offset),
+                descriptions[offset],
+            )
         # the grid worker enters claims for residents of her estates, some for many
         for n in range(30):
             size = 1 if n % 5 else rng.randint(3, 8)
@@ -524,10 +532,12 @@ class CreditDemo(models.AbstractModel):
         self.env["credit.claim"]._cron_close_publications()
         if published:
             neighbour = people.filtered(
-                lambda p: p.credit_place_id.parent_path.startswith(
-                    published[0].publication_place_id.parent_path
+                lambda p: (
+                    p.credit_place_id.parent_path.startswith(
+                        published[0].publication_place_id.parent_path
+                    )
+                    and p not in published[0].partner_ids
                 )
-                and p not in published[0].partner_ids
             )[:1]
             if neighbour:  # recorded by the grid worker for an elderly neighbour
                 self.env["credit.claim.objection"].with_user(grid).create(

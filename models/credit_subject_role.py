@@ -16,6 +16,15 @@ class CreditSubjectRole(models.Model):
     )
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
+    duty_services_year = fields.Integer(
+        string="Yearly Services Required",
+        help="Community services (attended volunteer events) a subject with this role "
+        "owes each year, e.g. 12 for Rongcheng's party members. 0: no duty.",
+    )
+    duty_points_year = fields.Integer(
+        string="Yearly Points Required",
+        help="Points a subject with this role should earn each year, e.g. 5.",
+    )
 
     _sql_constraints = [
         ("code_uniq", "unique(code)", "A role code must be unique."),

@@ -57,6 +57,17 @@ class ResPartner(models.Model):
         string="Points This Year", compute="_compute_credit_period_points"
     )
     credit_line_count = fields.Integer(string="Ledger Lines", compute="_compute_credit_balance")
+    credit_services_year = fields.Integer(
+        string="Services This Year", compute="_compute_credit_duty"
+    )
+    credit_hours_year = fields.Float(string="Hours This Year", compute="_compute_credit_duty")
+    credit_duty_progress = fields.Char(
+        string="Yearly Duty",
+        compute="_compute_credit_duty",
+        help="Progress towards the yearly services and points their roles require "
+        "(e.g. party members: 12 services and 5 points).",
+    )
+    credit_duty_met = fields.Boolean(string="Yearly Duty Met", compute="_compute_credit_duty")
 
     _sql_constraints = [
         (
@@ -131,6 +142,44 @@ class ResPartner(models.Model):
         for partner in self:
             partner.credit_points_month = month.get(partner, 0)
             partner.credit_points_year = year.get(partner, 0)
+
+    @api.depends_context("company")
+    def _compute_credit_duty(self):
+        today = fields.Date.context_today(self)
+        services = self.env["credit.volunteer.service"].sudo()  # of the visible contact
+        totals = {
+            partner: (count, hours)
+            for partner, count, hours in services._read_group(
+                [
+                    ("partner_id", "in", self.ids),
+                    ("state", "=", "done"),
+                    ("date", ">=", today.replace(month=1, day=1)),
+                    ("date", "<=", today.replace(month=12, day=31)),
+                ],
+                ["partner_id"],
+                ["__count", "hours:sum"],
+            )
+        }
+        for partner in self:
+            count, hours = totals.get(partner, (0, 0.0))
+            partner.credit_services_year = count
+            partner.credit_hours_year = hours
+            roles = partner.credit_role_ids
+            need_services = max(roles.mapped("duty_services_year") or [0])
+            need_points = max(roles.mapped("duty_points_year") or [0])
+            if not (need_services or need_points):
+                partner.credit_duty_progress = False
+                partner.credit_duty_met = False
+                continue
+            points = partner.credit_points_year
+            partner.credit_duty_met = count >= need_services and points >= need_points
+            partner.credit_duty_progress = self.env._(
+                "%(services)s / %(need_services)s services, %(points)s / %(need_points)s points",
+                services=count,
+                need_services=need_services,
+                points=points,
+                need_points=need_points,
+            )
 
     @api.constrains("credit_household_id", "credit_place_id")
     def _check_credit_household_place(self):

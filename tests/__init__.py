@@ -7,3 +7,4 @@ from . import test_i18n
 from . import test_claim
 from . import test_claim_publication
 from . import test_claim_concurrency
+from . import test_event

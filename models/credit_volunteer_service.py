@@ -1,0 +1,33 @@
+from odoo import fields, models
+
+
+class CreditVolunteerService(models.Model):
+    """One attendance of a volunteer at an event: the hours served and the
+    ledger line of the points it earned. Kept when attendance is undone (as
+    cancelled), like the ledger itself."""
+
+    _name = "credit.volunteer.service"
+    _description = "Volunteer Service"
+    _order = "date desc, id desc"
+
+    registration_id = fields.Many2one(
+        "event.registration", required=True, readonly=True, ondelete="restrict", index=True
+    )
+    event_id = fields.Many2one("event.event", required=True, readonly=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Volunteer", required=True, readonly=True, index=True
+    )
+    date = fields.Date(required=True, readonly=True, index=True)
+    hours = fields.Float(readonly=True, aggregator="sum")
+    points = fields.Integer(related="ledger_line_id.points", store=True, aggregator="sum")
+    ledger_line_id = fields.Many2one("credit.ledger.line", readonly=True)
+    state = fields.Selection(
+        [("done", "Served"), ("cancelled", "Cancelled")],
+        default="done",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    team_id = fields.Many2one("credit.volunteer.team", readonly=True, index=True)
+    community_id = fields.Many2one("credit.place", readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)

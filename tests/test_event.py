@@ -1,0 +1,213 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import DAY, CreditCase
+
+ORGANISER = "base.group_user,event.group_event_registration_desk"
+
+
+@tagged("post_install", "-at_install")
+class TestVolunteerEvents(CreditCase):
+    """Points and hours on attendance, through Odoo's own registrations."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.organiser = new_test_user(cls.env, "t_organiser", groups=ORGANISER)
+        cls.event = cls.env["event.event"].create(
+            {
+                "name": "楼道清洁日 Stairwell clean-up",
+                "date_begin": datetime(2025, 3, 12, 1, 0),
+                "date_end": datetime(2025, 3, 12, 4, 30),
+                "credit_rule_id": cls.rule_clean.id,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        frozen = freeze_time(DAY + timedelta(days=1))
+        frozen.start()
+        self.addCleanup(frozen.stop)
+
+    def register(self, partner, event=None, user=None):
+        return (
+            self.env["event.registration"]
+            .with_user(user or self.organiser)
+            .create({"event_id": (event or self.event).id, "partner_id": partner.id})
+        )
+
+    def test_hours_come_from_the_duration(self):
+        self.assertEqual(self.event.credit_hours, 3.5)
+        self.assertEqual(self.event.credit_points, 2)
+
+    def test_attendance_posts_once_and_undo_reverses(self):
+        registration = self.register(self.res_a1)
+        self.assertEqual(self.balance(self.res_a1), 0, "registering earns nothing")
+        registration.with_user(self.organiser).action_set_done()
+        self.assertEqual(self.balance(self.res_a1), 2)
+        service = registration.sudo().credit_service_ids
+        self.assertEqual(service.hours, 3.5)
+        self.assertEqual(service.points, 2)
+        self.assertEqual(service.date, DAY)
+        self.assertEqual(service.ledger_line_id.origin, "event")
+        # marking again posts nothing more
+        registration.with_user(self.organiser).action_set_done()
+        registration.sudo()._credit_post_attendance()
+        self.assertEqual(self.balance(self.res_a1), 2)
+        self.assertEqual(len(registration.sudo().credit_service_ids), 1)
+        # un-marking reverses, and the record of the service is kept as cancelled
+        registration.with_user(self.organiser).action_confirm()
+        self.assertEqual(self.balance(self.res_a1), 0)
+        self.assertEqual(service.state, "cancelled")
+        self.assertEqual(service.ledger_line_id.state, "reversed")
+        # attending after all posts again, once
+        registration.with_user(self.organiser).action_set_done()
+        self.assertEqual(self.balance(self.res_a1), 2)
+        # cancelling the registration reverses too
+        registration.with_user(self.organiser).action_cancel()
+        self.assertEqual(self.balance(self.res_a1), 0)
+        self.assertEqual(self.ledger_sum(self.res_a1), 0)
+        states = registration.sudo().credit_service_ids.mapped("state")
+        self.assertEqual(sorted(states), ["cancelled", "cancelled"])
+
+    def test_organiser_marks_a_whole_list(self):
+        role = self.env.ref("community_credit.role_resident")
+        people = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"志愿者{i}",
+                    "credit_role_ids": [Command.set(role.ids)],
+                    "credit_place_id": self.building_b1.id,
+                }
+                for i in range(30)
+            ]
+        )
+        registrations = (
+            self.env["event.registration"]
+            .with_user(self.organiser)
+            .create([{"event_id": self.event.id, "partner_id": p.id} for p in people])
+        )
+        registrations.action_credit_mark_attended()
+        self.assertEqual(set(registrations.mapped("state")), {"done"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT COUNT(*), SUM(points) FROM credit_ledger_line WHERE partner_id = ANY(%s)",
+            [people.ids],
+        )
+        self.assertEqual(self.env.cr.fetchone(), (30, 60))
+
+    def test_rule_caps_apply_to_events(self):
+        # rule_help: 3 points, at most 9 a month
+        events = self.env["event.event"].create(
+            [
+                {
+                    "name": f"Visit {n}",
+                    "date_begin": datetime(2025, 3, 1 + n, 1, 0),
+                    "date_end": datetime(2025, 3, 1 + n, 2, 0),
+                    "credit_rule_id": self.rule_help.id,
+                }
+                for n in range(4)
+            ]
+        )
+        registrations = [self.register(self.res_a1, event) for event in events]
+        for registration in registrations[:3]:
+            registration.action_set_done()
+        with self.assertRaisesRegex(UserError, "Cap reached"):
+            registrations[3].action_set_done()
+        self.assertEqual(self.balance(self.res_a1), 9)
+
+    def test_eligibility_and_double_registration(self):
+        self.event.write(
+            {
+                "credit_community_id": self.community.id,
+                "credit_role_ids": [
+                    Command.set(self.env.ref("community_credit.role_volunteer").ids)
+                ],
+            }
+        )
+        # (a refused registration is rolled back with its request: a savepoint here)
+        with self.assertRaisesRegex(ValidationError, "Test Community"), self.env.cr.savepoint():
+            self.register(self.res_nd)
+        with self.assertRaisesRegex(ValidationError, "open to"), self.env.cr.savepoint():
+            self.register(self.res_a1)
+        self.res_a1.credit_role_ids |= self.env.ref("community_credit.role_volunteer")
+        self.register(self.res_a1)
+        with self.assertRaisesRegex(ValidationError, "already registered"), self.env.cr.savepoint():
+            self.register(self.res_a1)
+
+    def test_events_without_rule_are_untouched(self):
+        event = self.env["event.event"].create(
+            {
+                "name": "Plain event",
+                "date_begin": datetime(2025, 3, 12, 1, 0),
+                "date_end": datetime(2025, 3, 12, 2, 0),
+            }
+        )
+        registration = self.env["event.registration"].create(
+            {"event_id": event.id, "name": "Guest without contact"}
+        )
+        registration.action_set_done()
+        self.assertFalse(registration.credit_service_ids)
+
+    def test_volunteer_sees_only_their_service(self):
+        first = self.register(self.res_a1)
+        other = self.register(self.res_b1)
+        (first | other).action_set_done()
+        Service = self.env["credit.volunteer.service"]
+        mine = Service.with_user(self.user_resident).search([])
+        self.assertEqual(mine.partner_id, self.res_a1)
+        self.assertEqual(sum(mine.mapped("hours")), 3.5)
+        with self.assertRaises(AccessError):
+            other.sudo().credit_service_ids.with_user(self.user_resident).read(["hours"])
+        # nobody edits a service record
+        with self.assertRaises(AccessError):
+            mine.with_user(self.user_manager).write({"hours": 10})
+        # the grid worker of estate A sees the service of estate A only
+        seen = Service.with_user(self.user_grid).search([])
+        self.assertEqual(seen.partner_id, self.res_a1)
+
+    def test_a_resident_cannot_mark_attendance(self):
+        registration = self.register(self.res_a1)
+        with self.assertRaises(AccessError):
+            registration.with_user(self.user_resident).action_set_done()
+        self.assertEqual(self.balance(self.res_a1), 0)
+
+    def test_team_adds_up_its_events(self):
+        team = (
+            self.env["credit.volunteer.team"]
+            .with_user(self.user_manager)
+            .create(
+                {
+                    "name": "安心敲门志愿服务队",
+                    "community_id": self.community.id,
+                    "member_ids": [Command.set((self.res_a1 | self.res_a2).ids)],
+                    "leader_id": self.res_a1.id,
+                }
+            )
+        )
+        self.event.credit_team_id = team
+        (self.register(self.res_a1) | self.register(self.res_a2)).action_set_done()
+        team.invalidate_recordset()
+        self.assertEqual(team.service_count, 2)
+        self.assertEqual(team.service_hours, 7.0)
+        self.assertEqual(team.service_points, 4)
+        with self.assertRaisesRegex(ValidationError, "must be one of its members"):
+            team.leader_id = self.res_b1
+
+    def test_party_member_yearly_duty(self):
+        party = self.env.ref("community_credit.role_party_member")
+        self.assertEqual((party.duty_services_year, party.duty_points_year), (12, 5))
+        self.res_b1.credit_role_ids |= party
+        self.register(self.res_b1).action_set_done()
+        partner = self.res_b1.with_user(self.user_manager)
+        self.assertEqual(partner.credit_services_year, 1)
+        self.assertEqual(partner.credit_hours_year, 3.5)
+        self.assertEqual(partner.credit_duty_progress, "1 / 12 services, 2 / 5 points")
+        self.assertFalse(partner.credit_duty_met)
+        # a resident without a duty shows none
+        self.assertFalse(self.res_a2.with_user(self.user_manager).credit_duty_progress)
