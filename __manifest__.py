@@ -39,6 +39,7 @@
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
         "wizards/credit_claim_decision_wizard_views.xml",
+        "reports/credit_volunteer_certificate.xml",
         "views/menus.xml",
     ],
     "demo": [
@@ -48,6 +49,7 @@
         "demo/res_users_demo.xml",
         "demo/credit_ledger_demo.xml",
         "demo/credit_claim_demo.xml",
+        "demo/credit_event_demo.xml",
     ],
     "application": True,
     "installable": True,

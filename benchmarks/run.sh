@@ -15,6 +15,7 @@
 # Everything after SCALE is passed to bench_ledger.py (see --help).
 #
 #   BENCH=claims bash benchmarks/run.sh      # the claims benchmark (bench_claims.py)
+#   BENCH=events bash benchmarks/run.sh      # 1,000 attendees of one event (bench_events.py)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -35,7 +36,8 @@ BENCH="${BENCH:-ledger}"
 case "$BENCH" in
     ledger) DB="${BENCH_DB:-community_credit_bench}" ;;
     claims) DB="${BENCH_DB:-community_credit_bench_claims}" ;;
-    *) die "BENCH must be 'ledger' or 'claims', not '$BENCH'." ;;
+    events) DB="${BENCH_DB:-community_credit_bench_events}" ;;
+    *) die "BENCH must be 'ledger', 'claims' or 'events', not '$BENCH'." ;;
 esac
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")

@@ -9,7 +9,7 @@ import logging
 import math
 import random
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
@@ -552,3 +552,104 @@ class CreditDemo(models.AbstractModel):
         groups.invalidate_recordset()
         _logger.info("Community credit demo: %s claims for %s", len(submitted), community.name)
         return submitted
+
+    @api.model
+    def _generate_events(self, community_xmlid, seed=11):
+        """Volunteer teams, past events with their attendances (posted through the
+        attendance hook) and an upcoming event open for registration. Runs once."""
+        community = self.env.ref(community_xmlid)
+        Team = self.env["credit.volunteer.team"].sudo()
+        if Team.search_count([("community_id", "=", community.id)], limit=1):
+            return Team
+        rng = random.Random(seed)
+        rules = self.env["credit.rule"].search([("community_id", "=", community.id)])
+        volunteering = rules.filtered(lambda r: r.behaviour == "volunteering")[:1]
+        visiting = rules.filtered(lambda r: r.behaviour == "visiting-elders")[:1] or volunteering
+        mediation = rules.filtered(lambda r: r.behaviour == "mediation")[:1] or volunteering
+        people = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [
+                    ("credit_community_id", "=", community.id),
+                    ("is_company", "=", False),
+                    ("credit_role_ids", "!=", False),
+                ],
+                order="id",
+            )
+        )
+        teams = Team.create(
+            [
+                {
+                    "name": name,
+                    "community_id": community.id,
+                    "member_ids": [Command.set(members.ids)],
+                    "leader_id": members[:1].id,
+                }
+                for name, members in (
+                    ("安心敲门志愿服务队", people[0:12]),
+                    ("矛盾纠纷调解队", people[12:20]),
+                    ("环境卫生志愿服务队", people[20:36]),
+                )
+            ]
+        )
+        event_type = self.env["event.type"].create(
+            {"name": "社区志愿服务", "credit_rule_id": volunteering.id}
+        )
+        today = fields.Date.context_today(self)
+        Event = self.env["event.event"].with_context(tracking_disable=True)
+        plans = [
+            (teams[0], visiting, "安心敲门:看望独居老人", 2),
+            (teams[1], mediation, "楼栋矛盾纠纷调解日", 3),
+            (teams[2], volunteering, "小区环境卫生整治", 2.5),
+        ]
+        attended = self.env["event.registration"]
+        for weeks_ago in (10, 7, 4, 2):
+            for team, rule, title, hours in plans:
+                day = today - timedelta(weeks=weeks_ago, days=rng.randint(0, 4))
+                start = datetime.combine(day, time(1, 0))
+                event = Event.create(
+                    {
+                        "name": f"{title}({day:%m月%d日})",
+                        "event_type_id": event_type.id,
+                        "date_begin": start,
+                        "date_end": start + timedelta(hours=hours),
+                        "credit_rule_id": rule.id,
+                        "credit_team_id": team.id,
+                        "credit_community_id": community.id,
+                    }
+                )
+                members = team.member_ids.browse(
+                    rng.sample(team.member_ids.ids, max(1, len(team.member_ids) * 2 // 3))
+                )
+                registrations = self.env["event.registration"].create(
+                    [{"event_id": event.id, "partner_id": p.id} for p in members]
+                )
+                for registration in registrations:
+                    try:
+                        with self.env.cr.savepoint():
+                            registration.action_set_done()
+                            attended |= registration
+                    except UserError as exc:  # a cap reached: the demo moves on
+                        _logger.info("Community credit demo: attendance not counted: %s", exc)
+        upcoming = today + timedelta(days=5)
+        Event.create(
+            {
+                "name": "重阳节敬老志愿服务",
+                "event_type_id": event_type.id,
+                "date_begin": datetime.combine(upcoming, time(1, 0)),
+                "date_end": datetime.combine(upcoming, time(4, 0)),
+                "credit_rule_id": visiting.id,
+                "credit_team_id": teams[0].id,
+                "credit_community_id": community.id,
+                "seats_max": 30,
+                "seats_limited": True,
+            }
+        )
+        _logger.info(
+            "Community credit demo: %s teams, %s attendances for %s",
+            len(teams),
+            len(attended),
+            community.name,
+        )
+        return teams

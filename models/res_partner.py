@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
 
 
@@ -180,6 +180,25 @@ class ResPartner(models.Model):
                 points=points,
                 need_points=need_points,
             )
+
+    def _credit_certificate_services(self):
+        """The volunteer's services for the certificate, oldest first; whoever may
+        print the certificate of this contact may read them."""
+        self.ensure_one()
+        self.check_access("read")
+        user = self.env.user
+        staff = user.has_group("community_credit.group_credit_grid_worker") or user.has_group(
+            "community_credit.group_credit_finance"
+        )
+        if not staff and user.partner_id != self:
+            raise AccessError(
+                self.env._("Only credit staff and the volunteer may print this certificate.")
+            )
+        return (
+            self.env["credit.volunteer.service"]
+            .sudo()
+            .search([("partner_id", "=", self.id), ("state", "=", "done")], order="date, id")
+        )
 
     @api.constrains("credit_household_id", "credit_place_id")
     def _check_credit_household_place(self):

@@ -211,3 +211,17 @@ class TestVolunteerEvents(CreditCase):
         self.assertFalse(partner.credit_duty_met)
         # a resident without a duty shows none
         self.assertFalse(self.res_a2.with_user(self.user_manager).credit_duty_progress)
+
+    def test_service_certificate(self):
+        self.register(self.res_a1).action_set_done()
+        report = self.env["ir.actions.report"].with_user(self.user_manager)
+        html, _kind = report._render_qweb_html(
+            "community_credit.action_report_volunteer_certificate", self.res_a1.ids
+        )
+        html = html.decode()
+        self.assertIn("张三", html)
+        self.assertIn("楼道清洁日 Stairwell clean-up", html)
+        self.assertIn("3.5", html)
+        # only credit staff (and the volunteer) print certificates
+        with self.assertRaises(AccessError):
+            self.res_b1.with_user(self.organiser)._credit_certificate_services()
