@@ -8,3 +8,4 @@ from . import test_claim
 from . import test_claim_publication
 from . import test_claim_concurrency
 from . import test_event
+from . import test_event_concurrency

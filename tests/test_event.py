@@ -225,3 +225,22 @@ class TestVolunteerEvents(CreditCase):
         # only credit staff (and the volunteer) print certificates
         with self.assertRaises(AccessError):
             self.res_b1.with_user(self.organiser)._credit_certificate_services()
+
+    def test_barcode_check_in_posts_points_once(self):
+        ongoing = self.env["event.event"].create(
+            {
+                "name": "Evening patrol",
+                "date_begin": datetime(2025, 3, 12, 23, 0),
+                "date_end": datetime(2025, 3, 13, 3, 0),
+                "credit_rule_id": self.rule_clean.id,
+            }
+        )
+        registration = self.register(self.res_a1, ongoing)
+        Registration = self.env["event.registration"].with_user(self.organiser)
+        result = Registration.register_attendee(registration.barcode, ongoing.id)
+        self.assertEqual(result["status"], "confirmed_registration")
+        self.assertEqual(self.balance(self.res_a1), 2)
+        result = Registration.register_attendee(registration.barcode, ongoing.id)
+        self.assertEqual(result["status"], "already_registered")
+        self.assertEqual(self.balance(self.res_a1), 2)
+        self.assertEqual(registration.sudo().credit_service_ids.hours, 4.0)
