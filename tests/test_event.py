@@ -244,3 +244,9 @@ class TestVolunteerEvents(CreditCase):
         self.assertEqual(result["status"], "already_registered")
         self.assertEqual(self.balance(self.res_a1), 2)
         self.assertEqual(registration.sudo().credit_service_ids.hours, 4.0)
+
+    def test_seats_are_odoo_seats(self):
+        self.event.write({"seats_limited": True, "seats_max": 1})
+        self.register(self.res_a1)
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            self.register(self.res_a2)
