@@ -19,3 +19,6 @@ from . import credit_volunteer_service
 from . import event_type
 from . import event_event
 from . import event_registration
+from . import product_template
+from . import credit_reward_stock
+from . import credit_voucher

@@ -9,3 +9,5 @@ from . import test_claim_publication
 from . import test_claim_concurrency
 from . import test_event
 from . import test_event_concurrency
+from . import test_reward
+from . import test_reward_concurrency

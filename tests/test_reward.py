@@ -1,0 +1,182 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+from psycopg2.errors import CheckViolation
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import DAY, RESIDENT, CreditCase
+
+
+@tagged("post_install", "-at_install")
+class TestRewards(CreditCase):
+    """Redeeming rewards for points, vouchers, hand-over and refunds."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.noodle_shop = cls.env["res.partner"].create({"name": "老王面馆", "is_company": True})
+        cls.barber = cls.env["res.partner"].create({"name": "阿芳理发店", "is_company": True})
+        cls.user_merchant = new_test_user(
+            cls.env,
+            "t_merchant",
+            groups="base.group_portal",
+            name="王老板",
+            parent_id=cls.noodle_shop.id,
+        )
+        cls.user_barber = new_test_user(
+            cls.env, "t_barber", groups="base.group_portal", name="阿芳", parent_id=cls.barber.id
+        )
+        cls.noodles = cls.env["product.template"].create(
+            {
+                "name": "牛肉面一碗",
+                "credit_is_reward": True,
+                "credit_points_price": 6,
+                "credit_donated_value": 6.0,
+                "credit_merchant_id": cls.noodle_shop.id,
+                "credit_person_limit": 2,
+                "credit_stock_ids": [
+                    Command.create(
+                        {
+                            "collection_point": "老王面馆",
+                            "community_id": cls.community.id,
+                            "quantity": 3,
+                        }
+                    )
+                ],
+            }
+        )
+        cls.stock = cls.noodles.credit_stock_ids
+        # 张三 earns 12 points, 李四 3
+        for n in range(6):
+            cls.post(cls.res_a1, cls.rule_clean, f"earn-a1-{n}", day=DAY - timedelta(days=n))
+        cls.post(cls.res_a2, cls.rule_help, "earn-a2")
+
+    def setUp(self):
+        super().setUp()
+        frozen = freeze_time(DAY + timedelta(days=1))
+        frozen.start()
+        self.addCleanup(frozen.stop)
+
+    def redeem(self, user, partner=None):
+        return (
+            self.env["credit.voucher"]
+            .with_user(user)
+            .redeem(self.stock.id, partner.id if partner else None)
+        )
+
+    def test_resident_redeems_and_merchant_hands_over(self):
+        voucher = self.redeem(self.user_resident)
+        self.assertEqual(voucher.state, "issued")
+        self.assertEqual(len(voucher.code), 10)
+        self.assertEqual(self.balance(self.res_a1), 6)
+        self.assertEqual(self.stock.quantity, 2)
+        self.assertEqual(voucher.ledger_line_id.points, -6)
+        self.assertEqual(voucher.ledger_line_id.origin, "redemption")
+        self.assertEqual(voucher.expiry_date, DAY + timedelta(days=31))
+        # the resident reads their own voucher, not others'
+        voucher.with_user(self.user_resident).read(["code", "state"])
+        with self.assertRaises(AccessError):
+            voucher.with_user(self.user_resident_b).read(["code"])
+        # another merchant cannot confirm it; the noodle shop can, once
+        with self.assertRaisesRegex(AccessError, "another merchant"):
+            self.env["credit.voucher"].with_user(self.user_barber).honour(voucher.code)
+        done = self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code.lower())
+        self.assertEqual(done.sudo().state, "honoured")
+        self.assertEqual(done.sudo().honoured_by_id, self.user_merchant)
+        with self.assertRaisesRegex(UserError, "already used"):
+            self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+        with self.assertRaisesRegex(UserError, "No voucher"):
+            self.env["credit.voucher"].with_user(self.user_merchant).honour("NOSUCHCODE")
+        # a voucher handed over cannot be refunded
+        with self.assertRaisesRegex(UserError, "handed over or refunded"):
+            voucher.with_user(self.user_resident).action_cancel()
+        self.assertEqual(self.balance(self.res_a1), 6)
+
+    def test_balance_never_goes_negative(self):
+        with self.assertRaisesRegex(UserError, "not enough"):
+            self.redeem(self.user_resident_b)  # 王五 has no points
+        self.assertEqual(self.stock.quantity, 3)
+        self.assertEqual(self.balance(self.res_b1), 0)
+        self.assertFalse(self.env["credit.voucher"].sudo().search([]))
+
+    def test_last_unit_and_per_person_limit(self):
+        self.stock.quantity = 1
+        self.redeem(self.user_resident)
+        with self.assertRaisesRegex(UserError, "no longer available"):
+            self.redeem(self.user_resident)
+        self.stock.quantity = 5
+        self.redeem(self.user_resident)
+        self.post(self.res_a1, self.rule_clean, "earn-more", day=DAY)
+        self.post(self.res_a1, self.rule_clean, "earn-more-2", day=DAY - timedelta(days=9))
+        self.post(self.res_a1, self.rule_clean, "earn-more-3", day=DAY - timedelta(days=10))
+        with self.assertRaisesRegex(UserError, "the most allowed"):
+            self.redeem(self.user_resident)
+
+    def test_cancel_and_expiry_refund(self):
+        voucher = self.redeem(self.user_resident)
+        voucher.with_user(self.user_resident).action_cancel()
+        self.assertEqual(voucher.sudo().state, "cancelled")
+        self.assertEqual(self.balance(self.res_a1), 12)
+        self.assertEqual(self.stock.quantity, 3)
+        with self.assertRaisesRegex(UserError, "refunded"):
+            self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+        second = self.redeem(self.user_resident)
+        with freeze_time(DAY + timedelta(days=40)):
+            expired = self.env["credit.voucher"]._cron_expire_vouchers()
+        self.assertEqual(expired, second.sudo())
+        self.assertEqual(second.sudo().state, "expired")
+        self.assertEqual(self.balance(self.res_a1), 12)
+        self.assertEqual(self.ledger_sum(self.res_a1), 12)
+        self.assertEqual(self.stock.quantity, 3)
+
+    def test_staff_redeem_for_residents_of_their_places(self):
+        voucher = self.redeem(self.user_grid, self.res_a1)  # estate A: theirs
+        self.assertEqual(voucher.sudo().partner_id, self.res_a1)
+        with self.assertRaises(AccessError):
+            self.redeem(self.user_grid, self.res_b1)
+        with self.assertRaises(AccessError):
+            self.redeem(self.user_resident_b, self.res_a1)
+        # exchange-point staff hand over any merchant's reward
+        self.env["credit.voucher"].with_user(self.user_grid).honour(voucher.sudo().code)
+        self.assertEqual(voucher.sudo().state, "honoured")
+
+    def test_bad_rewards_are_refused(self):
+        with self.assertRaisesRegex(ValidationError, "above zero"):
+            self.env["product.template"].create(
+                {"name": "Free", "credit_is_reward": True, "credit_points_price": 0}
+            )
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self.env["product.template"].create(
+                {
+                    "name": "Odd",
+                    "credit_is_reward": True,
+                    "credit_points_price": 5,
+                    "credit_donated_value": -1,
+                }
+            )
+        with (
+            self.assertRaises(CheckViolation),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            self.stock.quantity = -1
+            self.env.flush_all()
+        self.noodles.credit_valid_to = DAY - timedelta(days=1)
+        with self.assertRaisesRegex(UserError, "cannot be redeemed today"):
+            self.redeem(self.user_resident)
+        self.noodles.credit_valid_to = False
+        self.noodles.active = False
+        with self.assertRaisesRegex(UserError, "not offered"):
+            self.redeem(self.user_resident)
+
+    def test_other_community_cannot_collect_here(self):
+        user_nd = new_test_user(
+            self.env, "t_resident_nd", groups=RESIDENT, partner_id=self.res_nd.id, name="赵六"
+        )
+        self.post(self.res_nd, self.env["credit.rule"].browse(self.rule_clean.id), "nd-earn")
+        with self.assertRaisesRegex(UserError, "serves residents of"):
+            self.redeem(user_nd)
