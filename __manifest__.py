@@ -37,6 +37,7 @@
         "views/credit_volunteer_service_views.xml",
         "views/credit_volunteer_team_views.xml",
         "views/credit_reward_views.xml",
+        "views/credit_settlement_views.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
         "wizards/credit_claim_decision_wizard_views.xml",

@@ -22,3 +22,6 @@ from . import event_registration
 from . import product_template
 from . import credit_reward_stock
 from . import credit_voucher
+from . import credit_merchant_pledge
+from . import credit_settlement
+from . import credit_settlement_line

@@ -49,6 +49,7 @@ class CreditVoucher(models.Model):
         tracking=True,
         index=True,
     )
+    issue_date = fields.Date(string="Redeemed On", readonly=True, index=True)
     expiry_date = fields.Date(readonly=True)
     honoured_by_id = fields.Many2one("res.users", string="Handed Over By", readonly=True)
     honoured_date = fields.Datetime(string="Handed Over On", readonly=True)
@@ -98,13 +99,12 @@ class CreditVoucher(models.Model):
         # lock what is checked: the resident's balance (limit, points), then the stock
         self.env["credit.balance"].sudo()._lock_rows(partner.ids, company.id)
         if product.credit_person_limit:
-            month_start = fields.Datetime.to_datetime(today.replace(day=1))
             taken = self.sudo().search_count(
                 [
                     ("partner_id", "=", partner.id),
                     ("product_tmpl_id", "=", product.id),
                     ("state", "in", ("issued", "honoured")),
-                    ("create_date", ">=", month_start),
+                    ("issue_date", ">=", today.replace(day=1)),
                 ]
             )
             if taken >= product.credit_person_limit:
@@ -140,6 +140,7 @@ class CreditVoucher(models.Model):
                     "merchant_id": product.credit_merchant_id.id,
                     "points": product.credit_points_price,
                     "donated_value": product.credit_donated_value,
+                    "issue_date": today,
                     "expiry_date": today + timedelta(days=product.credit_voucher_days),
                     "community_id": stock.community_id.id,
                     "company_id": company.id,

@@ -180,3 +180,59 @@ class TestRewards(CreditCase):
         self.post(self.res_nd, self.env["credit.rule"].browse(self.rule_clean.id), "nd-earn")
         with self.assertRaisesRegex(UserError, "serves residents of"):
             self.redeem(user_nd)
+
+    def test_finance_settles_a_merchant_month(self):
+        import base64
+        import io
+        import zipfile
+
+        first = self.redeem(self.user_resident)
+        second = self.redeem(self.user_grid, self.res_a1)
+        self.env["credit.voucher"].with_user(self.user_merchant).honour(first.sudo().code)
+        self.env["credit.merchant.pledge"].with_user(self.user_finance).create(
+            {
+                "merchant_id": self.noodle_shop.id,
+                "community_id": self.community.id,
+                "month": DAY,
+                "value": 10.0,
+            }
+        )
+        Settlement = self.env["credit.settlement"].with_user(self.user_finance)
+        settlement = Settlement.create(
+            {
+                "merchant_id": self.noodle_shop.id,
+                "community_id": self.community.id,
+                "date_from": DAY.replace(day=1),
+                "date_to": DAY.replace(day=31),
+            }
+        )
+        # only finance computes and settles
+        with self.assertRaises(AccessError):
+            settlement.with_user(self.user_manager).action_compute()
+        settlement.action_compute()
+        self.assertEqual(settlement.issued_count, 2)
+        self.assertEqual(settlement.honoured_count, 1)
+        self.assertEqual(settlement.points_honoured, 6)
+        self.assertEqual(settlement.value_honoured, 6.0)
+        self.assertEqual(settlement.pledged_value, 10.0)
+        self.assertEqual(settlement.difference, 4.0)
+        settlement.action_confirm()
+        with self.assertRaisesRegex(UserError, "Explain the 1 vouchers"):
+            settlement.action_reconcile()
+        open_line = settlement.line_ids.filtered(lambda ln: not ln.honoured)
+        self.assertEqual(open_line.voucher_id, second.sudo())
+        open_line.note = "Resident will collect next week"
+        with self.assertRaisesRegex(UserError, "explain the difference"):
+            settlement.action_reconcile()
+        settlement.difference_note = "Shop closed for four days"
+        settlement.action_reconcile()
+        self.assertEqual(settlement.state, "reconciled")
+        # the XLSX has one row per voucher and sums that finance can check
+        action = settlement.action_export_xlsx()
+        attachment = self.env["ir.attachment"].browse(
+            int(action["url"].split("/")[3].split("?")[0])
+        )
+        book = zipfile.ZipFile(io.BytesIO(base64.b64decode(attachment.datas)))
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        self.assertIn("SUM(E3:E4)", sheet)
+        self.assertIn("<v>12</v>", sheet)
