@@ -16,6 +16,7 @@
 #
 #   BENCH=claims bash benchmarks/run.sh      # the claims benchmark (bench_claims.py)
 #   BENCH=events bash benchmarks/run.sh      # 1,000 attendees of one event (bench_events.py)
+#   BENCH=settlement bash benchmarks/run.sh  # 70 merchants, 30,000 vouchers (bench_settlement.py)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -37,7 +38,8 @@ case "$BENCH" in
     ledger) DB="${BENCH_DB:-community_credit_bench}" ;;
     claims) DB="${BENCH_DB:-community_credit_bench_claims}" ;;
     events) DB="${BENCH_DB:-community_credit_bench_events}" ;;
-    *) die "BENCH must be 'ledger', 'claims' or 'events', not '$BENCH'." ;;
+    settlement) DB="${BENCH_DB:-community_credit_bench_settlement}" ;;
+    *) die "BENCH must be 'ledger', 'claims', 'events' or 'settlement', not '$BENCH'." ;;
 esac
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")

@@ -7,6 +7,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .credit_claim import html_text
+
 FINANCE = "community_credit.group_credit_finance"
 
 
@@ -131,11 +133,13 @@ class CreditSettlement(models.Model):
         self.invalidate_recordset()
         self.env["credit.settlement.line"].invalidate_model()
         for settlement in self:
-            settlement.message_post(
-                body=self.env._(
-                    "Computed: %(count)s vouchers, %(done)s handed over.",
-                    count=settlement.issued_count,
-                    done=settlement.honoured_count,
+            settlement._message_log(
+                body=html_text(
+                    self.env._(
+                        "Computed: %(count)s vouchers, %(done)s handed over.",
+                        count=settlement.issued_count,
+                        done=settlement.honoured_count,
+                    )
                 )
             )
         return True
