@@ -653,3 +653,100 @@ class CreditDemo(models.AbstractModel):
             community.name,
         )
         return teams
+
+    @api.model
+    def _generate_rewards(self, community_xmlid):
+        """Longhai's merchants' rewards (noodles 6 points, a bun 1, a haircut 15, a
+        free health check), stock at the exchange point and the shops, this month's
+        pledges, and redemptions at every step. Runs once."""
+        community = self.env.ref(community_xmlid)
+        Product = self.env["product.template"].sudo()
+        if Product.search_count([("credit_is_reward", "=", True)], limit=1):
+            return Product
+        ref = self.env.ref
+        noodle = ref("community_credit.org_noodle_demo")
+        barber = ref("community_credit.org_barber_demo")
+        pharmacy = ref("community_credit.org_pharmacy_demo")
+        exchange_point = "龙海社区积分兑换点"
+
+        def stock(point, quantity):
+            return Command.create(
+                {"collection_point": point, "community_id": community.id, "quantity": quantity}
+            )
+
+        rewards = Product.create(
+            [
+                {
+                    "name": "重庆小面一碗",
+                    "credit_is_reward": True,
+                    "credit_points_price": 6,
+                    "credit_donated_value": 6.0,
+                    "credit_merchant_id": noodle.id,
+                    "credit_person_limit": 4,
+                    "credit_stock_ids": [stock(noodle.name, 60)],
+                },
+                {
+                    "name": "馒头一个",
+                    "credit_is_reward": True,
+                    "credit_points_price": 1,
+                    "credit_donated_value": 1.0,
+                    "credit_merchant_id": noodle.id,
+                    "credit_stock_ids": [stock(noodle.name, 200), stock(exchange_point, 50)],
+                },
+                {
+                    "name": "理发一次",
+                    "credit_is_reward": True,
+                    "credit_reward_kind": "service",
+                    "credit_points_price": 15,
+                    "credit_donated_value": 15.0,
+                    "credit_merchant_id": barber.id,
+                    "credit_person_limit": 1,
+                    "credit_stock_ids": [stock(barber.name, 30)],
+                },
+                {
+                    "name": "免费健康检查",
+                    "credit_is_reward": True,
+                    "credit_reward_kind": "policy",
+                    "credit_points_price": 20,
+                    "credit_donated_value": 30.0,
+                    "credit_merchant_id": pharmacy.id,
+                    "credit_person_limit": 1,
+                    "credit_stock_ids": [stock(pharmacy.name, 10)],
+                },
+            ]
+        )
+        today = fields.Date.context_today(self)
+        self.env["credit.merchant.pledge"].sudo().create(
+            [
+                {"merchant_id": m.id, "community_id": community.id, "month": today, "value": v}
+                for m, v in ((noodle, 600.0), (barber, 450.0), (pharmacy, 300.0))
+            ]
+        )
+        grid = ref("community_credit.user_gridworker_demo")
+        rich = (
+            self.env["credit.balance"]
+            .sudo()
+            .search(
+                [
+                    ("place_id", "child_of", grid.credit_place_ids.ids),
+                    ("balance", ">=", 20),
+                    ("partner_id.user_ids", "=", False),
+                ],
+                order="balance desc",
+                limit=12,
+            )
+            .partner_id
+        )
+        Voucher = self.env["credit.voucher"].with_user(grid)
+        vouchers = Voucher.browse()
+        for n, partner in enumerate(rich):
+            reward = rewards[n % len(rewards)]
+            try:
+                with self.env.cr.savepoint():
+                    vouchers |= Voucher.redeem(reward.credit_stock_ids[0].id, partner.id)
+            except UserError as exc:
+                _logger.info("Community credit demo: redemption skipped: %s", exc)
+        for voucher in vouchers.sudo()[: len(vouchers) * 2 // 3]:
+            Voucher.honour(voucher.code)
+        _logger.info("Community credit demo: %s vouchers for %s", len(vouchers), community.name)
+        return rewards

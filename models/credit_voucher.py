@@ -22,6 +22,7 @@ class CreditVoucher(models.Model):
     _rec_name = "code"
 
     code = fields.Char(required=True, readonly=True, copy=False, index=True)
+    qr_url = fields.Char(string="QR Code", compute="_compute_qr_url")
     partner_id = fields.Many2one(
         "res.partner", string="Resident", required=True, readonly=True, index=True
     )
@@ -57,6 +58,15 @@ class CreditVoucher(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
 
     _sql_constraints = [("code_uniq", "unique(code)", "Voucher codes are unique.")]
+
+    @api.depends("code")
+    def _compute_qr_url(self):
+        for voucher in self:
+            voucher.qr_url = (
+                f"/report/barcode/?barcode_type=QR&value={voucher.code}&width=180&height=180"
+                if voucher.code
+                else False
+            )
 
     # ------------------------------------------------------------ redemption
     @api.model

@@ -11,3 +11,4 @@ from . import test_event
 from . import test_event_concurrency
 from . import test_reward
 from . import test_reward_concurrency
+from . import test_portal_merchant

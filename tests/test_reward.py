@@ -101,7 +101,9 @@ class TestRewards(CreditCase):
             self.redeem(self.user_resident_b)  # 王五 has no points
         self.assertEqual(self.stock.quantity, 3)
         self.assertEqual(self.balance(self.res_b1), 0)
-        self.assertFalse(self.env["credit.voucher"].sudo().search([]))
+        self.assertFalse(
+            self.env["credit.voucher"].sudo().search([("partner_id", "=", self.res_b1.id)])
+        )
 
     def test_last_unit_and_per_person_limit(self):
         self.stock.quantity = 1
