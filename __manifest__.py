@@ -44,6 +44,7 @@
         "wizards/credit_claim_decision_wizard_views.xml",
         "wizards/credit_voucher_honour_wizard_views.xml",
         "reports/credit_volunteer_certificate.xml",
+        "reports/credit_exchange_record.xml",
         "views/menus.xml",
     ],
     "demo": [

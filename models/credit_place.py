@@ -1,5 +1,7 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 PLACE_TYPES = [
     ("city", "City / District"),
@@ -156,8 +158,7 @@ class CreditPlace(models.Model):
             "claim_days_positive",
             "CHECK(claim_publication_days > 0 AND claim_review_days > 0 "
             "AND claim_escalation_days >= 0 AND claim_daily_limit >= 0)",
-            "Publication and review periods must last at least one day; limits "
-            "cannot be negative.",
+            "Publication and review periods must last at least one day; limits cannot be negative.",
         ),
     ]
 
@@ -220,3 +221,49 @@ class CreditPlace(models.Model):
             context={"default_credit_place_id": self.id},
         )
         return action
+
+    def _credit_exchange_record(self, month=None):
+        """The community's rewards handed over in a month (the previous one by
+        default), names masked, for the monthly public exchange record."""
+        self.ensure_one()
+        if not (
+            self.env.user.has_group("community_credit.group_credit_manager")
+            or self.env.user.has_group("community_credit.group_credit_finance")
+        ):
+            raise AccessError(self.env._("Only the council and finance publish exchange records."))
+        from .credit_claim import mask_name  # here: credit_claim is loaded after places
+
+        today = fields.Date.context_today(self)
+        start = (month or (today.replace(day=1) - relativedelta(months=1))).replace(day=1)
+        end = start + relativedelta(months=1, days=-1)
+        # sudo: the record shows every resident's exchange, masked
+        vouchers = (
+            self.env["credit.voucher"]
+            .sudo()
+            .search(
+                [
+                    ("community_id", "=", self.community_id.id or self.id),
+                    ("state", "=", "honoured"),
+                    ("issue_date", ">=", start),
+                    ("issue_date", "<=", end),
+                ],
+                order="issue_date, id",
+            )
+        )
+        rows = [
+            {
+                "date": voucher.issue_date,
+                "resident": mask_name(voucher.partner_id.name),
+                "reward": voucher.product_tmpl_id.name,
+                "merchant": voucher.merchant_id.name or "",
+                "points": voucher.points,
+                "value": voucher.donated_value,
+            }
+            for voucher in vouchers
+        ]
+        return {
+            "month": f"{start:%Y-%m}",
+            "rows": rows,
+            "points": sum(r["points"] for r in rows),
+            "value": sum(r["value"] for r in rows),
+        }

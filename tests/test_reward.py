@@ -238,3 +238,23 @@ class TestRewards(CreditCase):
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
         self.assertIn("SUM(E3:E4)", sheet)
         self.assertIn("<v>12</v>", sheet)
+
+    def test_monthly_exchange_record_is_masked(self):
+        voucher = self.redeem(self.user_resident)
+        self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+        with freeze_time(DAY + timedelta(days=30)):  # April: the record of March
+            record = self.community.with_user(self.user_finance)._credit_exchange_record()
+        self.assertEqual(record["month"], "2025-03")
+        self.assertEqual(
+            [(r["resident"], r["reward"], r["points"]) for r in record["rows"]],
+            [("张*", "牛肉面一碗", 6)],
+        )
+        self.assertEqual(record["value"], 6.0)
+        with self.assertRaises(AccessError):
+            self.community.with_user(self.user_grid)._credit_exchange_record()
+        html, _kind = (
+            self.env["ir.actions.report"]
+            .with_user(self.user_finance)
+            ._render_qweb_html("community_credit.action_report_exchange_record", self.community.ids)
+        )
+        self.assertNotIn("张三", html.decode())
