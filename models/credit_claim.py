@@ -3,7 +3,6 @@ import binascii
 from collections import defaultdict
 from datetime import timedelta
 
-from markupsafe import Markup
 from psycopg2.errors import UniqueViolation
 
 from odoo import Command, api, fields, models
@@ -12,6 +11,7 @@ from odoo.tools import SQL
 from odoo.tools.mimetypes import guess_mimetype
 
 from .credit_ledger_line import period_start
+from .utils import html_text, mask_name
 
 CLAIM_STATES = [
     ("draft", "Draft"),
@@ -54,25 +54,6 @@ ACTIVITY_COUNCIL = "community_credit.mail_act_credit_claim_council"
 ACTIVITY_ESCALATION = "community_credit.mail_act_credit_claim_escalation"
 CHUNK = 1000
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
-
-
-def html_text(text):
-    """Plain text (which may quote a resident's words) as an escaped HTML paragraph."""
-    return Markup("<p>%s</p>") % text
-
-
-def mask_name(name):
-    """张三丰 -> 张*丰, 张三 -> 张*, John Smith -> J*** S****."""
-    if not name:
-        return ""
-    words = name.split()
-    if len(words) > 1:
-        return " ".join(w[0] + "*" * (len(w) - 1) for w in words)
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 class CreditClaim(models.Model):
@@ -316,10 +297,6 @@ class CreditClaim(models.Model):
         Line.create(to_create)
 
     # --------------------------------------------------------------- checks
-    def _user_places(self, user=None):
-        user = user or self.env.user
-        return tuple(user.sudo().credit_place_ids.mapped("parent_path"))
-
     def _check_declarant(self):
         """May the current user submit this claim? Returns how it is declared."""
         self.ensure_one()
@@ -329,16 +306,8 @@ class CreditClaim(models.Model):
         if user.has_group("community_credit.group_credit_manager"):
             return "staff"
         if user.has_group("community_credit.group_credit_grid_worker"):
-            places = self._user_places()
-            outside = partners.filtered(
-                lambda p: (
-                    not (
-                        p.credit_place_id.parent_path
-                        and places
-                        and p.credit_place_id.parent_path.startswith(places)
-                    )
-                )
-            )
+            places = user.sudo().credit_place_ids
+            outside = partners.filtered(lambda p: not p.credit_place_id._is_within(places))
             if not outside:
                 return "staff"
             if user not in rule.delegate_user_ids:
@@ -570,9 +539,7 @@ class CreditClaim(models.Model):
                     )
                 )
             return
-        places = self._user_places()
-        path = claim.place_id.parent_path
-        if not (path and places and path.startswith(places)):
+        if not claim.place_id._is_within(user.sudo().credit_place_ids):
             raise AccessError(
                 self.env._(
                     "Claim %(claim)s is about people outside the places you review.",
@@ -1037,11 +1004,7 @@ class CreditClaim(models.Model):
             publication = place
             while publication and publication.place_type not in ("estate", "grid", "community"):
                 publication = publication.parent_id
-            group = groups.filtered(
-                lambda g, p=place: any(
-                    p.parent_path and p.parent_path.startswith(gp.parent_path) for gp in g.place_ids
-                )
-            )[:1]
+            group = groups.filtered(lambda g, p=place: p and p._is_within(g.place_ids))[:1]
             key = (place.id, community.id, (publication or community).id, group.id)
             by_values[key].append(claim.id)
         for (place, community, publication, group), ids in by_values.items():

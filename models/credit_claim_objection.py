@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .credit_claim import html_text
+from .utils import html_text
 
 ACTIVITY_OBJECTION = "community_credit.mail_act_credit_claim_objection"
 DECISION_FIELDS = {"state", "answer", "decided_by_id", "decided_date"}
@@ -119,7 +119,7 @@ class CreditClaimObjection(models.Model):
                 )
             place = objection.objector_id.credit_place_id
             area = claim.publication_place_id
-            if not (place.parent_path and area and place.parent_path.startswith(area.parent_path)):
+            if not (place and place._is_within(area)):
                 raise UserError(
                     self.env._(
                         "Only residents of %(place)s may object to claim %(claim)s.",

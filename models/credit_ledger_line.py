@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .credit_place import path_within, place_paths
 from .credit_rule import CAP_PERIODS
 
 ORIGINS = [
@@ -270,9 +271,7 @@ class CreditLedgerLine(models.Model):
             raise UserError(self.env._("Every ledger line needs an idempotency key."))
         if len(set(keys)) != len(keys):
             raise UserError(self.env._("The same grant appears twice in one batch."))
-        user_places = (
-            tuple(self.env.user.credit_place_ids.mapped("parent_path")) if check_rights else ()
-        )
+        user_places = place_paths(self.env.user.credit_place_ids) if check_rights else ()
         is_manager = self.env.user.has_group("community_credit.group_credit_manager")
         if check_rights and not any(self.env.user.has_group(g) for g in STAFF_GROUPS):
             raise AccessError(self.env._("You are not allowed to grant credit points."))
@@ -534,9 +533,7 @@ class CreditLedgerLine(models.Model):
             )
         if is_manager:
             return
-        place_path = partner.credit_place_id.parent_path
-        in_scope = bool(place_path and user_places and place_path.startswith(user_places))
-        if not in_scope:
+        if not path_within(partner.credit_place_id.parent_path, user_places):
             raise AccessError(
                 self.env._(
                     "%(subject)s does not live in the places you look after, so you "

@@ -3,6 +3,19 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .utils import mask_name
+
+
+def place_paths(places):
+    """The parent paths of places, as a tuple for str.startswith()."""
+    return tuple(path for path in places.mapped("parent_path") if path)
+
+
+def path_within(path, paths):
+    """True when the place of `path` lies in (or is) one of the places of `paths`."""
+    return bool(path and paths and path.startswith(paths))
+
+
 PLACE_TYPES = [
     ("city", "City / District"),
     ("community", "Community"),
@@ -222,6 +235,11 @@ class CreditPlace(models.Model):
         )
         return action
 
+    def _is_within(self, places):
+        """True when this place lies in (or is) one of `places`; an empty
+        recordset lies nowhere."""
+        return len(self) == 1 and path_within(self.parent_path, place_paths(places))
+
     def _credit_exchange_record(self, month=None):
         """The community's rewards handed over in a month (the previous one by
         default), names masked, for the monthly public exchange record."""
@@ -231,8 +249,6 @@ class CreditPlace(models.Model):
             or self.env.user.has_group("community_credit.group_credit_finance")
         ):
             raise AccessError(self.env._("Only the council and finance publish exchange records."))
-        from .credit_claim import mask_name  # here: credit_claim is loaded after places
-
         today = fields.Date.context_today(self)
         start = (month or (today.replace(day=1) - relativedelta(months=1))).replace(day=1)
         end = start + relativedelta(months=1, days=-1)

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .credit_claim import html_text
+from .utils import html_text
 
 
 class CreditReviewBatch(models.Model):

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from .credit_claim import html_text
+from .utils import html_text
 
 FINANCE = "community_credit.group_credit_finance"
 

@@ -193,13 +193,11 @@ class CreditVoucher(models.Model):
         user = self.env.user
         if user.has_group("community_credit.group_credit_manager"):
             return
-        places = tuple(user.credit_place_ids.mapped("parent_path"))
-        path = partner.credit_place_id.parent_path
+        places = user.sudo().credit_place_ids
         if not (
             user.has_group("community_credit.group_credit_grid_worker")
-            and path
-            and places
-            and path.startswith(places)
+            and partner.credit_place_id
+            and partner.credit_place_id._is_within(places)
         ):
             raise AccessError(self.env._("You can only redeem rewards with your own points."))
 

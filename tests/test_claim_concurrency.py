@@ -4,24 +4,18 @@ Like test_concurrency, the data is committed so that both connections see it,
 and removed at the end.
 """
 
-import threading
-
 from odoo import SUPERUSER_ID, Command, api
-from odoo.exceptions import UserError
-from odoo.modules.registry import Registry
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from . import test_concurrency
+from .concurrency import TwoConnectionsCase
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentClaims(BaseCase):
+class TestConcurrentClaims(TwoConnectionsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dbname = get_db_name()
-        cls.registry = Registry(cls.dbname)
         with cls.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             community = env["credit.place"].create(
@@ -83,10 +77,6 @@ class TestConcurrentClaims(BaseCase):
             cr.commit()  # pylint: disable=invalid-commit
 
     @classmethod
-    def cursor(cls):
-        return test_concurrency.TestConcurrentPosting.cursor.__func__(cls)
-
-    @classmethod
     def tearDownClass(cls):
         ids = cls.ids
         with cls.cursor() as cr:  # ledger lines cannot be deleted through the ORM, by design
@@ -112,44 +102,6 @@ class TestConcurrentClaims(BaseCase):
             cr.execute("DELETE FROM credit_place WHERE id = %s", [ids["community"]])
             cr.commit()  # pylint: disable=invalid-commit
         super().tearDownClass()
-
-    def run_pair(self, func):
-        """func(env, index) in two connections at once; the first holds its
-        transaction open until the second has taken its snapshot."""
-        outcomes, pids = [None, None], [None, None]
-        second_started = threading.Event()
-        as_request = test_concurrency.TestConcurrentPosting.as_request
-
-        def work(index):
-            with self.cursor() as cr:
-                cr.execute("SELECT pg_backend_pid()")
-                pids[index] = cr.fetchone()[0]
-
-                def call(env):
-                    result = func(env, index)
-                    if index == 0:
-                        second_started.wait(10)
-                        env.flush_all()
-                        cr.execute("SELECT pg_sleep(0.3)")
-                    return result
-
-                if index == 1:
-                    cr.execute("SELECT 1")  # snapshot before the first commits
-                    second_started.set()
-                try:
-                    uid = self.ids["users"][index]
-                    outcomes[index] = ("ok", as_request(cr, uid, call))
-                except UserError as exc:
-                    outcomes[index] = ("refused", str(exc))
-
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        self.assertFalse([t for t in threads if t.is_alive()], "workers did not finish")
-        self.assertNotEqual(pids[0], pids[1], "the two workers must use two connections")
-        return outcomes
 
     def ledger(self):
         with self.cursor() as cr:

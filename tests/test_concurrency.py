@@ -1,35 +1,22 @@
-"""Two real database connections posting at the same time.
-
-The test data is committed (other connections must see it) and removed at the end.
-Each worker uses its own connection from odoo.sql_db, not the test cursor, and
-retries on serialization failures with a fresh snapshot, as Odoo's request loop
-(odoo.service.model.retrying) does. That helper itself is not used here because
-it reloads the registry, which the test runner keeps locked.
-"""
+"""Two real database connections posting at the same time (see concurrency.py)."""
 
 import sys
 import threading
 import traceback
 
-from psycopg2.errors import SerializationFailure
-
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError, ValidationError
-from odoo.modules.registry import Registry
-from odoo.sql_db import db_connect
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
+
+from .concurrency import TwoConnectionsCase
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentPosting(BaseCase):
+class TestConcurrentPosting(TwoConnectionsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dbname = get_db_name()
-        # The test runner holds the registry lock: hand the registry to worker
-        # threads instead of letting them look it up.
-        cls.registry = Registry(cls.dbname)
         with cls.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             community = env["credit.place"].create(
@@ -94,12 +81,6 @@ class TestConcurrentPosting(BaseCase):
             cr.commit()  # pylint: disable=invalid-commit
 
     @classmethod
-    def cursor(cls):
-        cr = db_connect(cls.dbname).cursor()
-        cr.transaction = api.Transaction(cls.registry)
-        return cr
-
-    @classmethod
     def tearDownClass(cls):
         with cls.cursor() as cr:  # ledger lines cannot be deleted through the ORM, by design
             cr.execute("DELETE FROM credit_ledger_line WHERE partner_id = %s", [cls.partner_id])
@@ -114,20 +95,6 @@ class TestConcurrentPosting(BaseCase):
             cr.execute("DELETE FROM credit_place WHERE id = %s", [cls.community_id])
             cr.commit()  # pylint: disable=invalid-commit
         super().tearDownClass()
-
-    @staticmethod
-    def as_request(cr, uid, func):
-        """Run func(env) and commit; on a serialization failure roll back and retry."""
-        for _attempt in range(5):
-            env = api.Environment(cr, uid, {})
-            try:
-                result = func(env)
-                env.flush_all()
-                cr.commit()  # pylint: disable=invalid-commit
-                return result
-            except SerializationFailure:
-                cr.rollback()  # also clears the transaction's cache
-        raise AssertionError("still conflicting after 5 attempts")
 
     def run_concurrently(self, keys, rule_id, first_holds=True):
         """Post one line per key, each in its own connection and thread.

@@ -2,22 +2,17 @@
 real database connections: one redemption succeeds, the other gets a clear error."""
 
 from odoo import SUPERUSER_ID, Command, api
-from odoo.modules.registry import Registry
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from . import test_claim_concurrency, test_concurrency
+from .concurrency import TwoConnectionsCase
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentRedemption(BaseCase):
-    run_pair = test_claim_concurrency.TestConcurrentClaims.run_pair
-
+class TestConcurrentRedemption(TwoConnectionsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dbname = get_db_name()
-        cls.registry = Registry(cls.dbname)
         with cls.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             community = env["credit.place"].create(
@@ -88,10 +83,6 @@ class TestConcurrentRedemption(BaseCase):
                 "stock": product.credit_stock_ids.id,
             }
             cr.commit()  # pylint: disable=invalid-commit
-
-    @classmethod
-    def cursor(cls):
-        return test_concurrency.TestConcurrentPosting.cursor.__func__(cls)
 
     @classmethod
     def tearDownClass(cls):
