@@ -38,6 +38,7 @@
         "views/credit_volunteer_team_views.xml",
         "views/credit_reward_views.xml",
         "views/credit_settlement_views.xml",
+        "views/credit_commitment_views.xml",
         "views/portal_templates.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
@@ -45,6 +46,7 @@
         "wizards/credit_voucher_honour_wizard_views.xml",
         "reports/credit_volunteer_certificate.xml",
         "reports/credit_exchange_record.xml",
+        "reports/credit_commitment_report.xml",
         "views/menus.xml",
     ],
     "demo": [

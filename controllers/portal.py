@@ -1,5 +1,5 @@
 from odoo import http
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
@@ -46,3 +46,101 @@ class CreditMerchantPortal(CustomerPortal):
             )
         values["vouchers"] = self._credit_merchant_vouchers()
         return request.render("community_credit.portal_merchant_vouchers", values)
+
+
+class CreditCommitmentPortal(CustomerPortal):
+    """The subject's commitments: read and sign a commitment offered to them,
+    follow their progress, download the signed commitment."""
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "credit_commitment_count" in counters:
+            Commitment = request.env["credit.commitment"]
+            values["credit_commitment_count"] = (
+                Commitment.search_count([("state", "!=", "cancelled")])
+                if Commitment.has_access("read")
+                else 0
+            )
+        return values
+
+    def _credit_commitment_values(self, **extra):
+        partner = request.env.user.partner_id
+        values = self._prepare_portal_layout_values()
+        values.update(
+            page_name="credit_commitments",
+            commitments=request.env["credit.commitment"].search(
+                [("partner_id", "=", partner.id), ("state", "!=", "cancelled")]
+            ),
+            # sudo: residents may read templates; the offer depends on roles they cannot read
+            offered=request.env["credit.commitment.template"].sudo()._offered_templates(partner),
+        )
+        values.update(extra)
+        return values
+
+    @http.route("/my/credit/commitments", type="http", auth="user", methods=["GET"], website=True)
+    def credit_commitments(self, **kwargs):
+        return request.render(
+            "community_credit.portal_my_commitments", self._credit_commitment_values()
+        )
+
+    @http.route(
+        "/my/credit/commitments/<int:commitment_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def credit_commitment(self, commitment_id, access_token=None, report_type=None, **kwargs):
+        try:
+            commitment = self._document_check_access(
+                "credit.commitment", commitment_id, access_token=access_token
+            )
+        except (AccessError, MissingError):
+            return request.redirect("/my/credit/commitments")
+        if report_type in ("html", "pdf"):
+            return self._show_report(
+                model=commitment,
+                report_type=report_type,
+                report_ref="community_credit.action_report_credit_commitment",
+                download=kwargs.get("download") == "true",
+            )
+        values = self._prepare_portal_layout_values()
+        values.update(page_name="credit_commitment", commitment=commitment)
+        return request.render("community_credit.portal_my_commitment", values)
+
+    @http.route(
+        "/my/credit/commitments/sign/<int:template_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def credit_commitment_read(self, template_id, **kwargs):
+        values = self._credit_commitment_values()
+        template = values["offered"].filtered(lambda t: t.id == template_id)
+        if not template:
+            return request.redirect("/my/credit/commitments")
+        values.update(page_name="credit_commitment_sign", template=template)
+        return request.render("community_credit.portal_commitment_sign", values)
+
+    @http.route(
+        "/my/credit/commitments/sign", type="http", auth="user", methods=["POST"], website=True
+    )
+    def credit_commitment_sign(self, template_id=None, accept=None, **kwargs):
+        try:
+            if not accept:
+                raise UserError(
+                    request.env._("Tick the box to say you have read and accept the commitment.")
+                )
+            commitment = request.env["credit.commitment"]._portal_sign(
+                int(template_id or 0), ip=request.httprequest.remote_addr
+            )
+        except (UserError, ValueError) as exc:
+            message = (
+                exc.args[0] if isinstance(exc, UserError) else request.env._("Unknown commitment.")
+            )
+            return request.render(
+                "community_credit.portal_my_commitments",
+                self._credit_commitment_values(error=message),
+            )
+        return request.redirect(f"/my/credit/commitments/{commitment.id}?signed=1")

@@ -25,3 +25,8 @@ from . import credit_voucher
 from . import credit_merchant_pledge
 from . import credit_settlement
 from . import credit_settlement_line
+from . import credit_commitment_template
+from . import credit_commitment_obligation
+from . import credit_commitment
+from . import credit_commitment_line
+from . import credit_commitment_unit_score

@@ -60,6 +60,9 @@ class ResPartner(models.Model):
     credit_services_year = fields.Integer(
         string="Services This Year", compute="_compute_credit_duty"
     )
+    credit_commitment_count = fields.Integer(
+        string="Commitments", compute="_compute_credit_commitment_count"
+    )
     credit_hours_year = fields.Float(string="Hours This Year", compute="_compute_credit_duty")
     credit_duty_progress = fields.Char(
         string="Yearly Duty",
@@ -224,6 +227,26 @@ class ResPartner(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_ledger_line_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def _compute_credit_commitment_count(self):
+        counts = dict(
+            self.env["credit.commitment"]._read_group(
+                [("partner_id", "in", self.ids), ("state", "!=", "cancelled")],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.credit_commitment_count = counts.get(partner, 0)
+
+    def action_view_credit_commitments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.action_credit_commitment"
         )
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {"default_partner_id": self.id}

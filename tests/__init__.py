@@ -12,3 +12,5 @@ from . import test_event_concurrency
 from . import test_reward
 from . import test_reward_concurrency
 from . import test_portal_merchant
+from . import test_commitment
+from . import test_portal_commitment

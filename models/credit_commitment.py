@@ -1,0 +1,645 @@
+"""Credit commitments (信用承诺): a subject signs a template's promise for one
+period; at the end of the period every obligation is measured from the ledger
+and the volunteer services, and a bonus or a deduction is posted once."""
+
+import logging
+from datetime import timedelta
+
+import psycopg2.errors
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .credit_commitment_template import period_bounds
+from .credit_place import path_within, place_paths
+from .utils import html_text
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("draft", "To Sign"),
+    ("signed", "Signed"),
+    ("fulfilled", "Fulfilled"),
+    ("breached", "Broken"),
+    ("cancelled", "Cancelled"),
+]
+SIGN_ORIGINS = [
+    ("portal", "Signed online by the subject"),
+    ("office", "Signed in person at the office"),
+    ("paper", "Signed on paper"),
+]
+EVALUATED = ("fulfilled", "breached")
+CHUNK = 2000
+# ledger origins whose awards and deductions count for obligations (a commitment's
+# own bonus does not count towards another commitment)
+COUNTED_ORIGINS = ["manual", "claim", "event"]
+
+
+class CreditCommitment(models.Model):
+    _name = "credit.commitment"
+    _description = "Credit Commitment"
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _order = "date_from desc, id desc"
+    _check_company_auto = True
+
+    template_id = fields.Many2one(
+        "credit.commitment.template",
+        string="Commitment",
+        required=True,
+        check_company=True,
+        ondelete="restrict",
+        index=True,
+        tracking=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Subject",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        tracking=True,
+    )
+    role_id = fields.Many2one(related="template_id.role_id", string="Kind of Subject")
+    community_id = fields.Many2one("credit.place", readonly=True, index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    date_from = fields.Date(
+        string="Period Start",
+        required=True,
+        default=fields.Date.context_today,
+        help="Any day of the period: the commitment runs from the period's first day.",
+    )
+    date_to = fields.Date(string="Period End", readonly=True, index=True)
+    state = fields.Selection(STATES, default="draft", required=True, tracking=True, index=True)
+    signer_name = fields.Char(
+        help="Who signed: the subject, or the person who signed for an organisation."
+    )
+    sign_origin = fields.Selection(SIGN_ORIGINS, string="Signed", default="office")
+    signed_by_id = fields.Many2one("res.users", string="Recorded By", readonly=True)
+    signed_on = fields.Datetime(readonly=True)
+    sign_ip = fields.Char(string="Signed From", readonly=True)
+    accepted_text = fields.Html(
+        readonly=True,
+        sanitize_overridable=False,
+        help="The text of the commitment as it was when the subject signed it.",
+    )
+    line_ids = fields.One2many("credit.commitment.line", "commitment_id", string="Obligations")
+    progress = fields.Char(compute="_compute_progress")
+    score = fields.Float(
+        readonly=True,
+        digits=(5, 1),
+        aggregator="avg",
+        help="Share of the obligations met, weighted, from 0 to 100 (at evaluation).",
+    )
+    evaluated_on = fields.Date(readonly=True)
+    evaluation_count = fields.Integer(readonly=True, copy=False)
+    ledger_line_id = fields.Many2one(
+        "credit.ledger.line", string="Points Posted", readonly=True, copy=False
+    )
+    points = fields.Integer(related="ledger_line_id.points", string="Bonus / Deduction")
+    outcome_note = fields.Text(string="Outcome", readonly=True)
+    post_error = fields.Text(readonly=True, copy=False)
+    reminded_on = fields.Date(readonly=True, copy=False)
+    cancel_reason = fields.Text(readonly=True)
+
+    def init(self):
+        # one commitment per subject, template and period (cancelled and unsigned
+        # ones do not count)
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS credit_commitment_signed_once "
+                "ON credit_commitment (partner_id, template_id, date_from) "
+                "WHERE state NOT IN ('draft', 'cancelled')"
+            )
+        )
+
+    @api.depends("template_id", "partner_id", "date_from", "date_to")
+    def _compute_display_name(self):
+        for commitment in self:
+            period = f"{commitment.date_from} ~ {commitment.date_to}" if commitment.date_to else ""
+            commitment.display_name = " - ".join(
+                filter(None, [commitment.template_id.name, commitment.partner_id.name, period])
+            )
+
+    def _compute_access_url(self):  # pylint: disable=missing-return
+        super()._compute_access_url()
+        for commitment in self:
+            commitment.access_url = f"/my/credit/commitments/{commitment.id}"
+
+    @api.depends("line_ids.result", "state")
+    def _compute_progress(self):
+        for commitment in self:
+            lines = commitment.line_ids
+            if not lines:
+                commitment.progress = False
+                continue
+            met = len(lines.filtered(lambda ln: ln.progress_met))
+            commitment.progress = self.env._("%(met)s of %(total)s met", met=met, total=len(lines))
+
+    # ------------------------------------------------------------------ CRUD
+    def _normalise(self, vals, template=None, partner=None):
+        template = template or self.env["credit.commitment.template"].browse(
+            vals.get("template_id")
+        )
+        partner = partner or self.env["res.partner"].browse(vals.get("partner_id"))
+        if vals.get("date_from") and template:
+            start, end = period_bounds(fields.Date.to_date(vals["date_from"]), template.period)
+            vals.update(date_from=start, date_to=end)
+        if partner:
+            community = partner.sudo().credit_community_id
+            vals["community_id"] = community.id
+            if community.company_id:
+                vals["company_id"] = community.company_id.id
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("state", "draft") != "draft":
+                raise UserError(self.env._("A new commitment starts unsigned: sign it."))
+            vals.setdefault("date_from", fields.Date.context_today(self))
+            self._normalise(vals)
+        commitments = super().create(vals_list)
+        for commitment in commitments:
+            commitment._check_offered()
+        return commitments
+
+    def write(self, vals):
+        if {"template_id", "partner_id", "date_from"} & set(vals):
+            if any(c.state != "draft" for c in self):
+                raise UserError(
+                    self.env._("A signed commitment cannot change its subject, template or period.")
+                )
+            for commitment in self:
+                super(CreditCommitment, commitment).write(
+                    commitment._normalise(
+                        dict(vals, date_from=vals.get("date_from", commitment.date_from)),
+                        template=self.env["credit.commitment.template"].browse(
+                            vals.get("template_id", commitment.template_id.id)
+                        ),
+                        partner=self.env["res.partner"].browse(
+                            vals.get("partner_id", commitment.partner_id.id)
+                        ),
+                    )
+                )
+            self._check_offered()
+            return True
+        protected = {"signer_name", "sign_origin"} & set(vals)
+        if protected and any(c.state != "draft" for c in self):
+            raise UserError(self.env._("The signature of a signed commitment cannot change."))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_drafts_only(self):
+        if any(c.state != "draft" for c in self):
+            raise UserError(
+                self.env._("A signed commitment cannot be deleted; the council may cancel it.")
+            )
+
+    def _check_offered(self):
+        for commitment in self:
+            if not commitment.template_id.sudo()._offered_to(commitment.partner_id.sudo()):
+                raise ValidationError(
+                    self.env._(
+                        "%(subject)s cannot sign '%(template)s': it is offered to %(kind)s "
+                        "of %(community)s.",
+                        subject=commitment.partner_id.name,
+                        template=commitment.template_id.name,
+                        kind=commitment.template_id.role_id.name,
+                        community=commitment.template_id.community_id.display_name
+                        or self.env._("every community"),
+                    )
+                )
+
+    # --------------------------------------------------------------- signing
+    def action_sign(self, origin=None, signer_name=None, ip=None):
+        """Record the signature: who, when, how and the text accepted; the
+        obligations are copied from the template as they stand now."""
+        today = fields.Date.context_today(self)
+        for commitment in self:
+            if commitment.state != "draft":
+                raise UserError(
+                    self.env._("%(name)s is already signed.", name=commitment.display_name)
+                )
+            commitment._check_offered()
+            template = commitment.template_id.sudo()
+            if not template.obligation_ids:
+                raise UserError(
+                    self.env._(
+                        "'%(template)s' has no obligation yet: nothing to sign.",
+                        template=template.name,
+                    )
+                )
+            if commitment.date_to < today:
+                raise UserError(
+                    self.env._(
+                        "The period of %(name)s is over: sign for the current period.",
+                        name=commitment.display_name,
+                    )
+                )
+            other = self.search_count(
+                [
+                    ("partner_id", "=", commitment.partner_id.id),
+                    ("template_id", "=", template.id),
+                    ("date_from", "=", commitment.date_from),
+                    ("state", "not in", ("draft", "cancelled")),
+                ]
+            )
+            if other:
+                raise UserError(
+                    self.env._(
+                        "%(subject)s has already signed '%(template)s' for %(start)s ~ %(end)s.",
+                        subject=commitment.partner_id.name,
+                        template=template.name,
+                        start=commitment.date_from,
+                        end=commitment.date_to,
+                    )
+                )
+            lang = commitment.partner_id.lang or self.env.lang
+            commitment.write(
+                {
+                    "signer_name": signer_name
+                    or commitment.signer_name
+                    or commitment.partner_id.name,
+                    "sign_origin": origin or commitment.sign_origin or "office",
+                }
+            )
+            # the signature itself: written past the "signed cannot change" guard
+            super(CreditCommitment, commitment).write(
+                {
+                    "state": "signed",
+                    "signed_by_id": self.env.uid,
+                    "signed_on": fields.Datetime.now(),
+                    "sign_ip": ip or False,
+                    "accepted_text": template.with_context(lang=lang).text,
+                }
+            )
+            # sudo: outcomes are written by the evaluation only, nobody creates them
+            self.env["credit.commitment.line"].sudo().create(
+                [
+                    {"commitment_id": commitment.id, "obligation_id": obligation.id}
+                    for obligation in template.obligation_ids
+                ]
+            )
+            commitment.message_subscribe(partner_ids=commitment.partner_id.ids)
+            commitment._message_log(
+                body=html_text(
+                    self.env._(
+                        "Signed by %(signer)s (%(origin)s).",
+                        signer=commitment.signer_name,
+                        origin=dict(self._fields["sign_origin"]._description_selection(self.env))[
+                            commitment.sign_origin
+                        ],
+                    )
+                )
+            )
+        self.env.flush_all()  # the unique index speaks now, not at commit
+        return True
+
+    @api.model
+    def _portal_sign(self, template_id, ip=None):
+        """The current user signs template `template_id` for themselves, online;
+        returns the signed commitment."""
+        partner = self.env.user.partner_id
+        Template = self.env["credit.commitment.template"].sudo()
+        template = Template.browse(template_id).exists()
+        if not template or template not in Template._offered_templates(partner):
+            raise UserError(
+                self.env._("This commitment is not offered to you, or you have signed it already.")
+            )
+        try:
+            with self.env.cr.savepoint():
+                # sudo: residents may not write commitments; the checks above and in
+                # action_sign() decide what they may sign
+                commitment = self.sudo().create(
+                    {"template_id": template.id, "partner_id": partner.id, "sign_origin": "portal"}
+                )
+                commitment.action_sign(origin="portal", signer_name=partner.name, ip=ip)
+        except psycopg2.errors.UniqueViolation:
+            raise UserError(
+                self.env._("You have already signed '%(template)s'.", template=template.name)
+            ) from None
+        return commitment.sudo(False)
+
+    def action_cancel(self, reason=None):
+        for commitment in self:
+            if commitment.state in EVALUATED:
+                raise UserError(
+                    self.env._(
+                        "%(name)s has been evaluated; re-evaluate it instead of cancelling.",
+                        name=commitment.display_name,
+                    )
+                )
+            if commitment.state == "signed" and not self.env.user.has_group(
+                "community_credit.group_credit_manager"
+            ):
+                raise AccessError(self.env._("Only the council can cancel a signed commitment."))
+        self.write({"state": "cancelled", "cancel_reason": reason or False})
+        return True
+
+    def action_print(self):
+        return self.env.ref("community_credit.action_report_credit_commitment").report_action(self)
+
+    # ------------------------------------------------------------ evaluation
+    def action_evaluate(self):
+        """Council: evaluate (or re-evaluate after a correction) these commitments
+        now that their period is over."""
+        if not self.env.user.has_group("community_credit.group_credit_manager"):
+            raise AccessError(self.env._("Only the council evaluates commitments."))
+        today = fields.Date.context_today(self)
+        for commitment in self:
+            if commitment.state not in ("signed", *EVALUATED):
+                raise UserError(self.env._("%(name)s is not signed.", name=commitment.display_name))
+            if commitment.date_to >= today:
+                raise UserError(
+                    self.env._(
+                        "The period of %(name)s ends on %(end)s: evaluate it afterwards.",
+                        name=commitment.display_name,
+                        end=commitment.date_to,
+                    )
+                )
+        before = {c: (c.state, c.points) for c in self}
+        evaluated = self.sudo()._evaluate()
+        for commitment in self:
+            if commitment.state == "signed":
+                continue
+            commitment._message_log(
+                body=html_text(
+                    self.env._(
+                        "Evaluated by %(user)s: %(outcome)s (was %(before)s).",
+                        user=self.env.user.name,
+                        outcome=commitment.outcome_note,
+                        before=dict(STATES)[before[commitment][0]],
+                    )
+                )
+            )
+        return evaluated
+
+    @api.model
+    def _cron_evaluate(self, limit=20000):
+        """Evaluate the signed commitments whose period has ended, `limit` at a
+        time (the cron runs again while some are left); each chunk posts its
+        bonuses and deductions once."""
+        today = fields.Date.context_today(self)
+        domain = [
+            ("state", "=", "signed"),
+            ("date_to", "<", today),
+            ("line_ids", "not any", [("kind", "=", "manual"), ("result", "=", "pending")]),
+        ]
+        Commitment = self.sudo().with_context(tracking_disable=True)
+        batch = Commitment.search(domain, order="date_to, id", limit=limit)
+        for start in range(0, len(batch), CHUNK):
+            batch[start : start + CHUNK]._evaluate()
+        remaining = Commitment.search_count(domain) if len(batch) == limit else 0
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        return batch
+
+    def _evaluate(self):
+        """Measure every obligation, record the outcome, post the bonus or the
+        deduction (once: a re-run with the same outcome posts nothing; a changed
+        outcome reverses the previous line first). Commitments with an
+        obligation still to be checked by staff are left signed."""
+        if not self:
+            return self
+        self.env.flush_all()
+        # one evaluation of a commitment at a time (the cron and a council member)
+        self.env.cr.execute(
+            SQL("SELECT id FROM credit_commitment WHERE id = ANY(%s) FOR UPDATE", self.ids)
+        )
+        self.invalidate_recordset()
+        today = fields.Date.context_today(self)
+        lines = self.line_ids
+        values = lines._measure()
+        line_rows, rows, to_post, to_reverse = [], [], {}, self.env["credit.ledger.line"]
+        evaluated = self.browse()
+        for commitment in self:
+            template = commitment.template_id
+            met_weight = total_weight = 0
+            fulfilled, pending = True, []
+            for line in commitment.line_ids:
+                if line.kind == "manual":
+                    result = line.result
+                    if result == "pending":
+                        pending.append(line.name)
+                else:
+                    value = values[line.id]
+                    met = value == 0 if line.kind == "no_deduction" else value >= line.target
+                    result = "met" if met else "not_met"
+                    line_rows.append((line.id, value, result))
+                fulfilled = fulfilled and result == "met"
+                total_weight += line.weight
+                met_weight += line.weight if result == "met" else 0
+            if pending:
+                rows.append(
+                    (
+                        commitment.id,
+                        commitment.state,
+                        commitment.score,
+                        commitment.evaluation_count,
+                        self.env._(
+                            "Waiting for staff to check: %(obligations)s",
+                            obligations=", ".join(pending),
+                        ),
+                    )
+                )
+                continue
+            evaluated |= commitment
+            state = "fulfilled" if fulfilled else "breached"
+            score = 100.0 * met_weight / total_weight if total_weight else 100.0 * fulfilled
+            rule = template.bonus_rule_id if fulfilled else template.deduction_rule_id
+            note = (
+                self.env._("All obligations met.")
+                if fulfilled
+                else self.env._("Obligations not met.")
+            )
+            if rule and rule.points < 0 and not commitment.community_id.allow_deduction:
+                rule = rule.browse()
+                note += " " + self.env._(
+                    "No deduction: %(community)s does not deduct points.",
+                    community=commitment.community_id.display_name,
+                )
+            current = commitment.ledger_line_id.filtered(lambda ln: ln.state == "posted")
+            if current.rule_id != rule:
+                to_reverse |= current
+                if rule:
+                    to_post[commitment] = {
+                        "partner_id": commitment.partner_id.id,
+                        "rule_id": rule.id,
+                        "date": min(commitment.date_to, today),
+                        "origin": "contract",
+                        "origin_ref": f"{self._name},{commitment.id}",
+                        "description": f"{template.name}: {note}",
+                        "idempotency_key": (
+                            f"contract:{commitment.id}:{commitment.evaluation_count}"
+                        ),
+                        "company_id": commitment.company_id.id,
+                    }
+            rows.append((commitment.id, state, score, commitment.evaluation_count + 1, note))
+
+        self.env["credit.commitment.line"]._write_results(line_rows)
+        self._write_outcomes(rows, today)
+        if to_reverse:
+            to_reverse._reverse(self.env._("Commitment re-evaluated: the outcome changed."), today)
+            reversed_of = {line.id for line in to_reverse}
+            self.filtered(lambda c: c.ledger_line_id.id in reversed_of).write(
+                {"ledger_line_id": False}
+            )
+        self._post_outcomes(to_post)
+        return evaluated
+
+    def _write_outcomes(self, rows, today):
+        if not rows:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE credit_commitment c
+                   SET state = v.state, score = v.score, evaluation_count = v.n,
+                       outcome_note = v.note, post_error = NULL,
+                       evaluated_on = CASE WHEN v.state IN ('fulfilled', 'breached')
+                                           THEN %(today)s ELSE c.evaluated_on END,
+                       write_uid = %(uid)s, write_date = %(now)s
+                  FROM unnest(%(ids)s::int[], %(states)s::varchar[], %(scores)s::float8[],
+                              %(counts)s::int[], %(notes)s::text[]) AS v(id, state, score, n, note)
+                 WHERE c.id = v.id
+                """,
+                today=today,
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+                ids=[r[0] for r in rows],
+                states=[r[1] for r in rows],
+                scores=[r[2] for r in rows],
+                counts=[r[3] for r in rows],
+                notes=[r[4] for r in rows],
+            )
+        )
+        self.invalidate_model(
+            ["state", "score", "evaluation_count", "outcome_note", "post_error", "evaluated_on"]
+        )
+
+    def _post_outcomes(self, to_post):
+        """Post the bonuses and deductions of a chunk at once; if one is refused
+        (a rule archived or capped meanwhile), post the others one by one and
+        keep the error on the commitment for the council to fix and re-evaluate."""
+        if not to_post:
+            return
+        Ledger = self.env["credit.ledger.line"].sudo()
+        commitments = list(to_post)
+        try:
+            with self.env.cr.savepoint():
+                lines = Ledger._post(list(to_post.values()), check_rights=False)
+            posted = dict(zip(commitments, lines, strict=True))
+        except UserError:
+            posted = {}
+            for commitment in commitments:
+                try:
+                    with self.env.cr.savepoint():
+                        posted[commitment] = Ledger._post([to_post[commitment]], check_rights=False)
+                except UserError as exc:
+                    commitment.post_error = exc.args[0]
+                    _logger.info("Commitment %s: points not posted: %s", commitment.id, exc)
+        if posted:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE credit_commitment c SET ledger_line_id = v.line "
+                    "FROM unnest(%s::int[], %s::int[]) AS v(id, line) WHERE c.id = v.id",
+                    [c.id for c in posted],
+                    [line.id for line in posted.values()],
+                )
+            )
+            self.invalidate_model(["ledger_line_id"])
+
+    # ------------------------------------------------------------- reminders
+    @api.model
+    def _cron_remind(self, limit=20000):
+        """Before a period ends, tell each subject who is behind on an obligation
+        (once per commitment), and give each grid worker one digest of the
+        subjects behind in their places."""
+        today = fields.Date.context_today(self)
+        candidates = self.sudo().search(
+            [
+                ("state", "=", "signed"),
+                ("reminded_on", "=", False),
+                ("date_to", ">=", today),
+                ("template_id.remind_days", ">", 0),
+            ],
+            order="date_to, id",
+            limit=limit,
+        )
+        due = candidates.filtered(
+            lambda c: c.date_to - timedelta(days=c.template_id.remind_days) <= today
+        )
+        values = due.line_ids._measure()
+        behind = due.filtered(
+            lambda c: any(
+                ln.kind in ("services", "hours", "points", "rule_lines")
+                and values[ln.id] < ln.target
+                for ln in c.line_ids
+            )
+        )
+        for commitment in behind:
+            missing = [
+                self.env._(
+                    "%(obligation)s: %(value)s of %(target)s",
+                    obligation=ln.name,
+                    value=f"{values[ln.id]:g}",
+                    target=f"{ln.target:g}",
+                )
+                for ln in commitment.line_ids
+                if ln.kind in ("services", "hours", "points", "rule_lines")
+                and values[ln.id] < ln.target
+            ]
+            commitment.message_notify(
+                partner_ids=commitment.partner_id.ids,
+                subject=self.env._("Your commitment ends on %(end)s", end=commitment.date_to),
+                body=html_text(
+                    self.env._(
+                        "%(template)s ends on %(end)s and some obligations are not met yet: "
+                        "%(missing)s.",
+                        template=commitment.template_id.name,
+                        end=commitment.date_to,
+                        missing="; ".join(missing),
+                    )
+                ),
+            )
+        if behind:
+            grid_workers = (
+                self.env["res.users"]
+                .sudo()
+                .search(
+                    [
+                        ("credit_place_ids", "!=", False),
+                        (
+                            "groups_id",
+                            "in",
+                            self.env.ref("community_credit.group_credit_grid_worker").ids,
+                        ),
+                    ]
+                )
+            )
+            for user in grid_workers:
+                paths = place_paths(user.credit_place_ids)
+                count = len(
+                    behind.filtered(
+                        lambda c, p=paths: path_within(c.partner_id.credit_place_id.parent_path, p)
+                    )
+                )
+                if count:
+                    self.env["mail.thread"].sudo().message_notify(
+                        partner_ids=user.partner_id.ids,
+                        subject=self.env._("Commitments behind in your places"),
+                        body=html_text(
+                            self.env._(
+                                "%(count)s subjects in your places are behind on their "
+                                "commitments, whose periods end soon: see their progress under "
+                                "Community Credit > Commitments.",
+                                count=count,
+                            )
+                        ),
+                        model="res.users",
+                        res_id=user.id,
+                    )
+        due.write({"reminded_on": today})
+        return behind

@@ -1,0 +1,229 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+PERIODS = [
+    ("year", "Year"),
+    ("half", "Half-Year"),
+    ("quarter", "Quarter"),
+    ("month", "Month"),
+]
+PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
+# what may still change on a template once somebody has signed it
+FREE_AFTER_SIGNING = {
+    "name",
+    "sequence",
+    "active",
+    "remind_days",
+    "commitment_count",
+    "message_follower_ids",
+    "activity_ids",
+    "message_ids",
+}
+
+
+def period_bounds(day, period):
+    """First and last day of the period (year, half, quarter, month) holding `day`."""
+    months = PERIOD_MONTHS[period]
+    start = day.replace(month=(day.month - 1) // months * months + 1, day=1)
+    return start, start + relativedelta(months=months, days=-1)
+
+
+class CreditCommitmentTemplate(models.Model):
+    _name = "credit.commitment.template"
+    _description = "Commitment Template"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    role_id = fields.Many2one(
+        "credit.subject.role",
+        string="Kind of Subject",
+        required=True,
+        tracking=True,
+        ondelete="restrict",
+        help="Who signs this commitment: residents, party members, merchants...",
+    )
+    subject_type = fields.Selection(related="role_id.subject_type")
+    community_id = fields.Many2one(
+        "credit.place",
+        domain="[('place_type', '=', 'community')]",
+        check_company=True,
+        index=True,
+        tracking=True,
+        help="Leave empty for a commitment offered in every community.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    text = fields.Html(
+        string="Commitment Text",
+        required=True,
+        translate=True,
+        help="The promise the subject reads and accepts when signing.",
+    )
+    period = fields.Selection(
+        PERIODS,
+        required=True,
+        default="year",
+        tracking=True,
+        help="How long one commitment runs; it is evaluated when its period ends.",
+    )
+    obligation_ids = fields.One2many(
+        "credit.commitment.obligation", "template_id", string="Obligations", copy=True
+    )
+    bonus_rule_id = fields.Many2one(
+        "credit.rule",
+        string="Bonus on Fulfilment",
+        check_company=True,
+        tracking=True,
+        domain="[('points', '>', 0)]",
+        help="Points posted (under this rule) to each subject who met every obligation.",
+    )
+    deduction_rule_id = fields.Many2one(
+        "credit.rule",
+        string="Deduction on Breach",
+        check_company=True,
+        tracking=True,
+        domain="[('points', '<', 0)]",
+        help="Points deducted (under this rule) from each subject who broke the "
+        "commitment, in communities that deduct points.",
+    )
+    remind_days = fields.Integer(
+        string="Remind Before End (Days)",
+        default=30,
+        help="Subjects behind on an obligation, and their grid workers, are reminded "
+        "this many days before the period ends. 0: no reminder.",
+    )
+    commitment_ids = fields.One2many("credit.commitment", "template_id")
+    commitment_count = fields.Integer(compute="_compute_commitment_count")
+
+    @api.depends("commitment_ids")
+    def _compute_commitment_count(self):
+        counts = dict(
+            self.env["credit.commitment"]._read_group(
+                [("template_id", "in", self.ids)], ["template_id"], ["__count"]
+            )
+        )
+        for template in self:
+            template.commitment_count = counts.get(template, 0)
+
+    @api.constrains("bonus_rule_id", "deduction_rule_id", "role_id", "community_id")
+    def _check_rules(self):
+        for template in self:
+            bonus, deduction = template.bonus_rule_id, template.deduction_rule_id
+            if bonus and bonus.points <= 0:
+                raise ValidationError(
+                    self.env._("The bonus rule %(rule)s must award points.", rule=bonus.name)
+                )
+            if deduction and deduction.points >= 0:
+                raise ValidationError(
+                    self.env._(
+                        "The deduction rule %(rule)s must deduct points.", rule=deduction.name
+                    )
+                )
+            if deduction and template.community_id and not template.community_id.allow_deduction:
+                raise ValidationError(
+                    self.env._(
+                        "%(community)s does not deduct points (积分不扣分): a commitment "
+                        "there cannot deduct points on breach.",
+                        community=template.community_id.display_name,
+                    )
+                )
+            for rule in bonus | deduction:
+                if rule.subject_type not in ("any", template.subject_type):
+                    raise ValidationError(
+                        self.env._(
+                            "Rule %(rule)s does not apply to %(kind)s.",
+                            rule=rule.name,
+                            kind=template.role_id.name,
+                        )
+                    )
+                if rule.community_id and rule.community_id != template.community_id:
+                    raise ValidationError(
+                        self.env._(
+                            "Rule %(rule)s belongs to %(community)s only: choose a rule "
+                            "of every community, or offer the commitment there only.",
+                            rule=rule.name,
+                            community=rule.community_id.display_name,
+                        )
+                    )
+
+    def write(self, vals):
+        locked = set(vals) - FREE_AFTER_SIGNING
+        if locked and self.env["credit.commitment"].search_count(
+            [("template_id", "in", self.ids), ("state", "!=", "draft")], limit=1
+        ):
+            raise UserError(
+                self.env._(
+                    "Somebody has signed this commitment: its text, period, obligations "
+                    "and points can no longer change. Archive it and offer a new version "
+                    "(Duplicate) instead."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_unsigned(self):
+        if self.commitment_ids:
+            raise UserError(
+                self.env._("Commitments were made under this template: archive it instead.")
+            )
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        for template, vals in zip(self, vals_list, strict=True):
+            vals.setdefault("name", self.env._("%s (new version)", template.name))
+        return vals_list
+
+    def _offered_to(self, partner):
+        """True when `partner` may sign this template: the right kind of subject,
+        in a community where it is offered."""
+        self.ensure_one()
+        community = partner.credit_community_id
+        return bool(
+            self.active
+            and self.role_id in partner.credit_role_ids
+            and (not self.community_id or self.community_id == community)
+            and self.company_id == (community.company_id or self.company_id)
+        )
+
+    @api.model
+    def _offered_templates(self, partner):
+        """Templates `partner` may still sign for the current period."""
+        today = fields.Date.context_today(self)
+        templates = self.search(
+            [
+                ("role_id", "in", partner.credit_role_ids.ids),
+                "|",
+                ("community_id", "=", False),
+                ("community_id", "=", partner.credit_community_id.id),
+            ]
+        ).filtered(lambda t: t._offered_to(partner) and t.obligation_ids)
+        signed = self.env["credit.commitment"].search(
+            [
+                ("partner_id", "=", partner.id),
+                ("template_id", "in", templates.ids),
+                ("state", "not in", ("draft", "cancelled")),
+            ]
+        )
+        return templates.filtered(
+            lambda t: (
+                not signed.filtered(
+                    lambda c: c.template_id == t and c.date_from <= today <= c.date_to
+                )
+            )
+        )
+
+    def action_view_commitments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.action_credit_commitment"
+        )
+        action["domain"] = [("template_id", "=", self.id)]
+        action["context"] = {"default_template_id": self.id}
+        return action
