@@ -58,6 +58,7 @@
         "demo/credit_claim_demo.xml",
         "demo/credit_event_demo.xml",
         "demo/credit_reward_demo.xml",
+        "demo/credit_commitment_demo.xml",
     ],
     "application": True,
     "installable": True,

@@ -15,6 +15,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .credit_commitment_template import period_bounds
 from .credit_ledger_line import period_start
 from .credit_rule import CAP_PERIODS
 
@@ -750,3 +751,76 @@ class CreditDemo(models.AbstractModel):
             Voucher.honour(voucher.code)
         _logger.info("Community credit demo: %s vouchers for %s", len(vouchers), community.name)
         return rewards
+
+    @api.model
+    def _generate_commitments(self, community_xmlid, unsigned_xmlid=None, seed=13):
+        """Most subjects of the community sign the commitment offered to their kind
+        (online, at the office or on paper) for the current period; quarterly
+        commitments were also signed last quarter, checked by the grid worker and
+        evaluated. `unsigned_xmlid` is left with a commitment to sign. Runs once."""
+        community = self.env.ref(community_xmlid)
+        Commitment = self.env["credit.commitment"].sudo().with_context(tracking_disable=True)
+        if Commitment.search_count([("community_id", "=", community.id)], limit=1):
+            return Commitment
+        rng = random.Random(seed)
+        unsigned = self.env.ref(unsigned_xmlid) if unsigned_xmlid else self.env["res.partner"]
+        staff = self.env.ref("community_credit.user_gridworker_demo", raise_if_not_found=False)
+        if staff:
+            Commitment = Commitment.with_user(staff).sudo()
+        templates = self.env["credit.commitment.template"].search(
+            [("community_id", "=", community.id)]
+        )
+        subjects = self.env["res.partner"].search(
+            [("credit_community_id", "=", community.id), ("credit_role_ids", "!=", False)]
+        )
+        today = fields.Date.context_today(self)
+        past = Commitment.browse()
+        for template in templates:
+            for partner in subjects.filtered(lambda p, t=template: t.role_id in p.credit_role_ids):
+                if partner == unsigned or rng.random() < 0.15:
+                    continue  # not everybody has signed yet
+                periods = [today]
+                if template.period == "quarter":
+                    periods.insert(0, period_bounds(today, "quarter")[0] - timedelta(days=1))
+                for day in periods:
+                    origin = rng.choice(
+                        ["office", "paper", "portal" if partner.user_ids else "paper"]
+                    )
+                    commitment = Commitment.create(
+                        {"template_id": template.id, "partner_id": partner.id}
+                    )
+                    commitment.action_sign(origin=origin)
+                    if day != today:
+                        past |= commitment
+                        start, end = period_bounds(day, "quarter")
+                        # signed last quarter: the period and the signature moved back
+                        self.env.flush_all()
+                        self.env.cr.execute(
+                            SQL(
+                                "UPDATE credit_commitment SET date_from = %s, date_to = %s, "
+                                "signed_on = %s WHERE id = %s",
+                                start,
+                                end,
+                                datetime.combine(
+                                    start + timedelta(days=rng.randint(0, 20)), time(9)
+                                ),
+                                commitment.id,
+                            )
+                        )
+                        commitment.invalidate_recordset()
+        # last quarter's checks by the grid worker, then the evaluation
+        for line in past.line_ids.filtered(lambda ln: ln.kind == "manual"):
+            line.write(
+                {
+                    "result": "met" if rng.random() < 0.8 else "not_met",
+                    "checked_by_id": (staff or self.env.user).id,
+                    "checked_on": datetime.combine(line.commitment_id.date_to, time(17)),
+                }
+            )
+        past._evaluate()
+        _logger.info(
+            "Demo commitments: %s signed, %s evaluated",
+            Commitment.search_count([("community_id", "=", community.id)]),
+            len(past),
+        )
+        return past
