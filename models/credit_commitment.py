@@ -584,8 +584,8 @@ class CreditCommitment(models.Model):
                 self.env._(
                     "%(obligation)s: %(value)s of %(target)s",
                     obligation=ln.name,
-                    value=f"{values[ln.id]:g}",
-                    target=f"{ln.target:g}",
+                    value=format(values[ln.id], "g"),
+                    target=format(ln.target, "g"),
                 )
                 for ln in commitment.line_ids
                 if ln.kind in ("services", "hours", "points", "rule_lines")
