@@ -19,6 +19,7 @@
         "data/credit_level_data.xml",
         "data/credit_claim_data.xml",
         "data/ir_cron_data.xml",
+        "data/credit_index_data.xml",
         "views/credit_place_views.xml",
         "views/credit_household_views.xml",
         "views/credit_subject_role_views.xml",
@@ -39,6 +40,7 @@
         "views/credit_reward_views.xml",
         "views/credit_settlement_views.xml",
         "views/credit_commitment_views.xml",
+        "views/credit_board_views.xml",
         "views/portal_templates.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
@@ -47,6 +49,7 @@
         "reports/credit_volunteer_certificate.xml",
         "reports/credit_exchange_record.xml",
         "reports/credit_commitment_report.xml",
+        "reports/credit_passbook.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -30,3 +30,6 @@ from . import credit_commitment_obligation
 from . import credit_commitment
 from . import credit_commitment_line
 from . import credit_commitment_unit_score
+from . import credit_xlsx
+from . import credit_board
+from . import credit_index

@@ -146,6 +146,36 @@ class CreditPlace(models.Model):
         default=5,
         tracking=True,
     )
+    # Boards policy (meaningful on communities only)
+    board_size = fields.Integer(
+        default=10,
+        tracking=True,
+        help="How many subjects a red board (or a black board) lists.",
+    )
+    board_min_points = fields.Integer(
+        string="Red Board Minimum",
+        default=1,
+        tracking=True,
+        help="Points a subject must have earned in the period to appear on the red board.",
+    )
+    board_mask_names = fields.Boolean(
+        string="Mask Names on Boards",
+        default=True,
+        tracking=True,
+        help="Published boards show names as 张*三.",
+    )
+    board_black = fields.Boolean(
+        string="Publish Black Boards",
+        tracking=True,
+        help="Off by default: many communities do not publish deductions. When on, the "
+        "council may publish a black board of the period's deductions.",
+    )
+    board_black_min_points = fields.Integer(
+        string="Black Board Minimum",
+        default=5,
+        tracking=True,
+        help="Points a subject must have lost in the period to appear on the black board.",
+    )
     claim_council_user_id = fields.Many2one(
         "res.users",
         string="Council Secretary",

@@ -1,4 +1,3 @@
-import base64
 import io
 
 import xlsxwriter
@@ -232,17 +231,4 @@ class CreditSettlement(models.Model):
         sheet.write(row + 3, 0, self.env._("Delivered Value"), bold)
         sheet.write_number(row + 3, 5, self.value_honoured, money)
         book.close()
-        attachment = self.env["ir.attachment"].create(
-            {
-                "name": f"{self.name}.xlsx",
-                "datas": base64.b64encode(buffer.getvalue()),
-                "res_model": self._name,
-                "res_id": self.id,
-                "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            }
-        )
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{attachment.id}?download=true",
-            "target": "self",
-        }
+        return self.env["credit.xlsx"]._xlsx_download(self, buffer, self.name)

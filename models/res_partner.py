@@ -232,6 +232,19 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.id}
         return action
 
+    def _credit_passbook(self):
+        """The subject's ledger lines, oldest first, each with the balance after
+        it (积分存折); whoever may read the lines may print it."""
+        self.ensure_one()
+        lines = self.env["credit.ledger.line"].search(
+            [("partner_id", "=", self.id)], order="date, id"
+        )
+        running, rows = 0, []
+        for line in lines:
+            running += line.points
+            rows.append((line, running))
+        return rows
+
     def _compute_credit_commitment_count(self):
         counts = dict(
             self.env["credit.commitment"]._read_group(
