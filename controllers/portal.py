@@ -144,3 +144,25 @@ class CreditCommitmentPortal(CustomerPortal):
                 self._credit_commitment_values(error=message),
             )
         return request.redirect(f"/my/credit/commitments/{commitment.id}?signed=1")
+
+
+class CreditBoardPortal(CustomerPortal):
+    """The published boards of the resident's place, and their own passbook."""
+
+    @http.route("/my/credit/boards", type="http", auth="user", methods=["GET"], website=True)
+    def credit_boards(self, **kwargs):
+        values = self._prepare_portal_layout_values()
+        # record rules: published boards of the places the resident lives in
+        boards = request.env["credit.board"].search([("state", "=", "published")], limit=24)
+        values.update(page_name="credit_boards", boards=boards)
+        return request.render("community_credit.portal_my_boards", values)
+
+    @http.route("/my/credit/passbook", type="http", auth="user", methods=["GET"], website=True)
+    def credit_passbook(self, report_type="pdf", **kwargs):
+        partner = request.env.user.partner_id
+        return self._show_report(
+            model=partner,
+            report_type=report_type if report_type in ("html", "pdf") else "pdf",
+            report_ref="community_credit.action_report_credit_passbook",
+            download=report_type != "html",
+        )

@@ -16,3 +16,4 @@ from . import test_commitment
 from . import test_portal_commitment
 from . import test_commitment_concurrency
 from . import test_board_index
+from . import test_portal_board
