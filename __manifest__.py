@@ -62,6 +62,7 @@
         "demo/credit_event_demo.xml",
         "demo/credit_reward_demo.xml",
         "demo/credit_commitment_demo.xml",
+        "demo/credit_board_demo.xml",
     ],
     "application": True,
     "installable": True,

@@ -11,6 +11,8 @@ import random
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -824,3 +826,39 @@ class CreditDemo(models.AbstractModel):
             len(past),
         )
         return past
+
+    @api.model
+    def _generate_boards(self, community_xmlid, city_xmlid):
+        """Last month's red board of the community and of each estate (published),
+        this year's moral-model nominations (for the council to decide), and the
+        credit index of the city's communities for the last six months. Runs once."""
+        community = self.env.ref(community_xmlid)
+        Board = self.env["credit.board"].with_context(tracking_disable=True)
+        if Board.search_count([("community_id", "=", community.id)], limit=1):
+            return Board
+        today = fields.Date.context_today(self)
+        last_month = today.replace(day=1) - timedelta(days=1)
+        estates = community.child_ids.filtered(lambda p: p.place_type in ("estate", "grid"))
+        boards = Board.create(
+            [{"place_id": place.id, "date_from": last_month} for place in community | estates]
+        )
+        boards.action_generate()
+        boards.filtered("line_ids").action_publish()
+        honours = Board.create(
+            {
+                "kind": "honour",
+                "title": "道德模范",
+                "place_id": community.id,
+                "date_from": today,
+                "size": 5,
+            }
+        )
+        honours.action_generate()
+        Period = self.env["credit.index.period"].with_context(tracking_disable=True)
+        city = self.env.ref(city_xmlid)
+        for months_back in range(6, 0, -1):
+            day = today.replace(day=1) - relativedelta(months=months_back)
+            Period.create(
+                {"period": "month", "date_from": day, "city_id": city.id}
+            ).action_compute()
+        return boards | honours
