@@ -170,6 +170,166 @@ DESCRIPTIONS = {
 }
 
 
+# Rongcheng's "contract + credit": a commitment for each of the four kinds of people and
+# four kinds of organisations (name, role, period, bonus and deduction rules, text, obligations
+# as (name, kind, target, rule xmlids, weight)).
+COMMITMENT_TEMPLATES = [
+    {
+        "name": "居民信用承诺",
+        "role": "community_credit.role_resident",
+        "period": "year",
+        "sequence": 20,
+        "bonus": "community_credit.rule_lhc1_demo",
+        "deduction": "community_credit.rule_lhc2_demo",
+        "text": (
+            "<p>本人自愿加入龙海社区积分制管理,承诺:遵守居民公约,家庭和睦、邻里"
+            "团结、发扬正气、遵守秩序、信守公德;积极参与垃圾分类、志愿服务和社区公益"
+            "活动;如实申报积分,接受群众监督。</p>"
+        ),
+        "obligations": [
+            ("全年获得积分不少于20分", "points", 20.0, (), 1),
+            ("全年无打架斗殴、不尽赡养义务等扣分行为", "no_deduction", 0, (), 2),
+        ],
+    },
+    {
+        "name": "党员信用承诺",
+        "role": "community_credit.role_party_member",
+        "period": "year",
+        "sequence": 10,
+        "bonus": "community_credit.rule_lhc1_demo",
+        "deduction": "community_credit.rule_lhc2_demo",
+        "text": (
+            "<p>作为在职党员,我承诺:亮身份、践承诺,每年到社区报到并"
+            "参加不少于12次社区服务,全年获得不少于5个信用积分,带头遵"
+            "守居民公约,发挥先锋模范作用。</p>"
+        ),
+        "obligations": [
+            ("全年参加社区服务不少于12次", "services", 12.0, (), 2),
+            ("全年获得信用积分不少于5分", "points", 5.0, (), 1),
+            ("全年无扣分行为", "no_deduction", 0, (), 1),
+        ],
+    },
+    {
+        "name": "楼栋长信用承诺",
+        "role": "community_credit.role_building_head",
+        "period": "quarter",
+        "sequence": 20,
+        "bonus": "community_credit.rule_lhc1_demo",
+        "deduction": None,
+        "text": (
+            "<p>作为楼栋长,我承诺:熟悉本楼栋居民情况,每季度看望独居"
+            "老人不少于3次,及时调解邻里纠纷,按时收集上报楼栋居民信息。"
+            "</p>"
+        ),
+        "obligations": [
+            (
+                "每季度看望独居老人不少于3次",
+                "rule_lines",
+                3.0,
+                ("community_credit.rule_lh11_demo",),
+                2,
+            ),
+            ("按时收集上报楼栋居民信息", "manual", 0, (), 1),
+        ],
+    },
+    {
+        "name": "网格员信用承诺",
+        "role": "community_credit.role_grid_worker",
+        "period": "quarter",
+        "sequence": 30,
+        "bonus": "community_credit.rule_lhc1_demo",
+        "deduction": None,
+        "text": (
+            "<p>作为网格员,我承诺:每月入户走访网格内居民,如实采集、"
+            "及时上报居民信用信息,不虚报、不漏报,每季度参加志愿服务不少"
+            "于2次。</p>"
+        ),
+        "obligations": [
+            ("如实采集、按时上报网格信用信息", "manual", 0, (), 2),
+            ("每季度参加志愿服务不少于2次", "services", 2.0, (), 1),
+        ],
+    },
+    {
+        "name": "社区党组织信用承诺",
+        "role": "community_credit.role_party_group",
+        "period": "year",
+        "sequence": 40,
+        "bonus": "community_credit.rule_lhc3_demo",
+        "deduction": None,
+        "text": (
+            "<p>社区党组织承诺:每季度开展一次主题党日活动,组织党员参"
+            "与社区志愿服务,带头公开积分评议结果,接受居民监督。</p>"
+        ),
+        "obligations": [
+            ("每季度开展主题党日活动", "manual", 0, (), 1),
+            ("全年无扣分记录", "no_deduction", 0, (), 1),
+        ],
+    },
+    {
+        "name": "驻区单位信用承诺",
+        "role": "community_credit.role_resident_unit",
+        "period": "year",
+        "sequence": 50,
+        "bonus": "community_credit.rule_lhc3_demo",
+        "deduction": None,
+        "text": (
+            "<p>驻区单位承诺:开放场地和资源参与社区共建,组织职工参加"
+            "社区志愿服务,全年为社区公益贡献不少于10个积分。</p>"
+        ),
+        "obligations": [
+            ("开放场地资源参与社区共建", "manual", 0, (), 1),
+            ("全年获得积分不少于10分", "points", 10.0, (), 1),
+        ],
+    },
+    {
+        "name": "市场主体诚信经营承诺",
+        "role": "community_credit.role_merchant",
+        "period": "quarter",
+        "sequence": 60,
+        "bonus": "community_credit.rule_lhc3_demo",
+        "deduction": "community_credit.rule_lhc2_demo",
+        "text": (
+            "<p>本店承诺:明码标价、诚信经营,无消费投诉;按承诺提供积"
+            "分兑换商品,每季度参与爱心捐赠或爱心理发等公益活动至少1次。"
+            "</p>"
+        ),
+        "obligations": [
+            ("明码标价、诚信经营,无消费投诉", "manual", 0, (), 2),
+            (
+                "每季度参与公益活动至少1次",
+                "rule_lines",
+                1.0,
+                ("community_credit.rule_lh12_demo", "community_credit.rule_lh18_demo"),
+                1,
+            ),
+            ("无扣分记录", "no_deduction", 0, (), 1),
+        ],
+    },
+    {
+        "name": "社会组织信用承诺",
+        "role": "community_credit.role_social_organisation",
+        "period": "quarter",
+        "sequence": 70,
+        "bonus": "community_credit.rule_lhc3_demo",
+        "deduction": None,
+        "text": (
+            "<p>社会组织承诺:依法依章程开展活动,每季度开展调解或敲门"
+            "走访服务不少于2次,按时报送活动记录。</p>"
+        ),
+        "obligations": [
+            (
+                "每季度开展调解或敲门服务不少于2次",
+                "rule_lines",
+                2.0,
+                ("community_credit.rule_lh10_demo", "community_credit.rule_lh11_demo"),
+                2,
+            ),
+            ("按时报送活动记录", "manual", 0, (), 1),
+        ],
+    },
+]
+
+
 class CreditDemo(models.AbstractModel):
     _name = "credit.demo"
     _description = "Community Credit demo data"
@@ -755,6 +915,43 @@ class CreditDemo(models.AbstractModel):
         return rewards
 
     @api.model
+    def _demo_commitment_templates(self, community):
+        """The community's commitment templates (created here rather than in XML:
+        their Chinese texts are demo content, not terms of the addon to translate)."""
+        Template = self.env["credit.commitment.template"]
+        templates = Template.search([("community_id", "=", community.id)])
+        if templates:
+            return templates
+        ref = self.env.ref
+        return Template.create(
+            [
+                {
+                    "name": spec["name"],
+                    "sequence": spec["sequence"],
+                    "role_id": ref(spec["role"]).id,
+                    "community_id": community.id,
+                    "period": spec["period"],
+                    "bonus_rule_id": ref(spec["bonus"]).id,
+                    "deduction_rule_id": spec["deduction"] and ref(spec["deduction"]).id,
+                    "text": spec["text"],
+                    "obligation_ids": [
+                        Command.create(
+                            {
+                                "name": name,
+                                "kind": kind,
+                                "target": target,
+                                "rule_ids": [Command.set([ref(r).id for r in rules])],
+                                "weight": weight,
+                            }
+                        )
+                        for name, kind, target, rules, weight in spec["obligations"]
+                    ],
+                }
+                for spec in COMMITMENT_TEMPLATES
+            ]
+        )
+
+    @api.model
     def _generate_commitments(self, community_xmlid, unsigned_xmlid=None, seed=13):
         """Most subjects of the community sign the commitment offered to their kind
         (online, at the office or on paper) for the current period; quarterly
@@ -769,9 +966,7 @@ class CreditDemo(models.AbstractModel):
         staff = self.env.ref("community_credit.user_gridworker_demo", raise_if_not_found=False)
         if staff:
             Commitment = Commitment.with_user(staff).sudo()
-        templates = self.env["credit.commitment.template"].search(
-            [("community_id", "=", community.id)]
-        )
+        templates = self._demo_commitment_templates(community)
         subjects = self.env["res.partner"].search(
             [("credit_community_id", "=", community.id), ("credit_role_ids", "!=", False)]
         )
