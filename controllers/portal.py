@@ -166,3 +166,22 @@ class CreditBoardPortal(CustomerPortal):
             report_ref="community_credit.action_report_credit_passbook",
             download=report_type != "html",
         )
+
+
+class CreditHomePortal(CustomerPortal):
+    """My credit: balance, level, this month's and year's points, the history
+    with reasons, and the way to the resident's other credit pages."""
+
+    @http.route("/my/credit", type="http", auth="user", methods=["GET"], website=True)
+    def credit_home(self, **kwargs):
+        partner = request.env.user.partner_id
+        values = self._prepare_portal_layout_values()
+        values.update(
+            page_name="credit_home",
+            partner=partner,
+            # record rules: the resident's own lines only
+            lines=request.env["credit.ledger.line"].search(
+                [("partner_id", "=", partner.id)], limit=50
+            ),
+        )
+        return request.render("community_credit.portal_my_credit", values)

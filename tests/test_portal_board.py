@@ -83,3 +83,13 @@ class TestBoardPortal(HttpCase):
         self.assertIn("陈小明", text)
         self.assertIn("Sweep the yard", text)
         self.assertNotIn("刘大伟", text)
+
+    def test_my_credit_shows_only_the_resident_s_own_points(self):
+        self.authenticate("bp_resident", "bp_resident_pw")
+        home = self.url_open("/my").text
+        self.assertIn("My Credit Points", home)
+        page = self.url_open("/my/credit").text
+        self.assertIn("Sweep the yard", page)
+        self.assertIn("+4", page)
+        self.assertIn('display-4 fw-bold">4<', page)
+        self.assertEqual(page.count("+4"), 1, "the other resident's line is not shown")
