@@ -17,6 +17,7 @@
 #   BENCH=claims bash benchmarks/run.sh      # the claims benchmark (bench_claims.py)
 #   BENCH=events bash benchmarks/run.sh      # 1,000 attendees of one event (bench_events.py)
 #   BENCH=settlement bash benchmarks/run.sh  # 70 merchants, 30,000 vouchers (bench_settlement.py)
+#   BENCH=commitments bash benchmarks/run.sh # year-end evaluation of 350,000 commitments (bench_commitments.py)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -39,7 +40,8 @@ case "$BENCH" in
     claims) DB="${BENCH_DB:-community_credit_bench_claims}" ;;
     events) DB="${BENCH_DB:-community_credit_bench_events}" ;;
     settlement) DB="${BENCH_DB:-community_credit_bench_settlement}" ;;
-    *) die "BENCH must be 'ledger', 'claims', 'events' or 'settlement', not '$BENCH'." ;;
+    commitments) DB="${BENCH_DB:-community_credit_bench_commitments}" ;;
+    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement' or 'commitments', not '$BENCH'." ;;
 esac
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")
