@@ -409,28 +409,36 @@ class CreditCommitment(models.Model):
             SQL("SELECT id FROM credit_commitment WHERE id = ANY(%s) FOR UPDATE", self.ids)
         )
         self.invalidate_recordset()
+        # cancelled (or still unsigned) meanwhile: nothing to evaluate
+        live = self.filtered(lambda c: c.state in ("signed", *EVALUATED))
+        if live != self:
+            return live._evaluate()
         today = fields.Date.context_today(self)
         lines = self.line_ids
         values = lines._measure()
         line_rows, rows, to_post, to_reverse = [], [], {}, self.env["credit.ledger.line"]
-        evaluated = self.browse()
+        evaluated = []
         for commitment in self:
             template = commitment.template_id
             met_weight = total_weight = 0
             fulfilled, pending = True, []
             for line in commitment.line_ids:
-                if line.kind == "manual":
+                obligation = line.obligation_id  # a few per chunk, read once
+                if obligation.kind == "manual":
                     result = line.result
                     if result == "pending":
-                        pending.append(line.name)
+                        pending.append(obligation.name)
                 else:
                     value = values[line.id]
-                    met = value == 0 if line.kind == "no_deduction" else value >= line.target
+                    if obligation.kind == "no_deduction":
+                        met = value == 0
+                    else:
+                        met = value >= obligation.target
                     result = "met" if met else "not_met"
                     line_rows.append((line.id, value, result))
                 fulfilled = fulfilled and result == "met"
-                total_weight += line.weight
-                met_weight += line.weight if result == "met" else 0
+                total_weight += obligation.weight
+                met_weight += obligation.weight if result == "met" else 0
             if pending:
                 rows.append(
                     (
@@ -445,9 +453,11 @@ class CreditCommitment(models.Model):
                     )
                 )
                 continue
-            evaluated |= commitment
+            evaluated.append(commitment.id)
             state = "fulfilled" if fulfilled else "breached"
-            score = 100.0 * met_weight / total_weight if total_weight else 100.0 * fulfilled
+            score = round(
+                100.0 * met_weight / total_weight if total_weight else 100.0 * fulfilled, 1
+            )
             rule = template.bonus_rule_id if fulfilled else template.deduction_rule_id
             note = (
                 self.env._("All obligations met.")
@@ -487,7 +497,7 @@ class CreditCommitment(models.Model):
                 {"ledger_line_id": False}
             )
         self._post_outcomes(to_post)
-        return evaluated
+        return self.browse(evaluated)
 
     def _write_outcomes(self, rows, today):
         if not rows:

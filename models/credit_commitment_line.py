@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_commitment import COUNTED_ORIGINS
-from .credit_commitment_obligation import COUNTED_KINDS, OBLIGATION_KINDS
+from .credit_commitment_obligation import COUNTED_KINDS
 from .utils import html_text
 
 RESULTS = [("pending", "Pending"), ("met", "Met"), ("not_met", "Not Met")]
@@ -24,8 +24,8 @@ class CreditCommitmentLine(models.Model):
     obligation_id = fields.Many2one(
         "credit.commitment.obligation", required=True, ondelete="restrict", index=True
     )
-    name = fields.Char(related="obligation_id.name")
-    kind = fields.Selection(OBLIGATION_KINDS, related="obligation_id.kind", store=True)
+    name = fields.Char(related="obligation_id.name", string="Description")
+    kind = fields.Selection(related="obligation_id.kind", store=True)
     target = fields.Float(related="obligation_id.target", digits=(12, 1))
     weight = fields.Integer(related="obligation_id.weight")
     partner_id = fields.Many2one(related="commitment_id.partner_id")

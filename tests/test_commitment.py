@@ -426,6 +426,9 @@ class TestCommitment(CreditCase):
         commitment.with_user(self.user_manager).action_cancel("Moved away")
         self.assertEqual(commitment.state, "cancelled")
         self.assertFalse(self.evaluate())
+        # cancelled after the cron picked it: evaluated to nothing, no points
+        self.assertFalse(commitment.sudo()._evaluate())
+        self.assertFalse(self.contract_lines(self.res_a1))
         # cancelled: the subject may sign again for the period
         self.at(SIGN_DAY)
         self.sign(self.res_a1)
