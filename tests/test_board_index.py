@@ -144,6 +144,9 @@ class TestBoardsAndIndex(CreditCase):
         Level.create(
             {"name": "Rest", "code": "A", "min_points": 0, "community_id": self.community.id}
         )
+        # April: 李四 reaches 5 points (the top level) only after March
+        self.post(self.res_a2, self.rule_help, "b-a2-april", day=date(2025, 4, 2))
+        self.post(self.res_b1, self.rule_help, "b-b1-april", day=date(2025, 4, 2))
         Period = self.env["credit.index.period"].with_user(self.user_manager)
         february = Period.create({"period": "month", "date_from": date(2025, 2, 3),
                                   "city_id": self.city.id})  # fmt: skip
