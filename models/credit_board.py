@@ -9,13 +9,13 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from .credit_commitment_template import period_bounds
-from .utils import html_text, mask_name
+from .credit_ledger_line import RULE_ORIGINS
+from .utils import html_text, mask_name, period_bounds
 
 BOARD_KINDS = [("red", "Red Board"), ("black", "Black Board"), ("honour", "Honours")]
 BOARD_PERIODS = [("month", "Month"), ("quarter", "Quarter"), ("year", "Year")]
-# ledger origins that count as earning on a red board (spending and expiry do not)
-EARNING_ORIGINS = ["manual", "claim", "event", "contract"]
+# ledger origins that earn or deduct under a rule (spending, expiry and reversals do not)
+EARNING_ORIGINS = sorted(RULE_ORIGINS)
 MANAGER = "community_credit.group_credit_manager"
 
 

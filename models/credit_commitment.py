@@ -11,9 +11,10 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .credit_commitment_template import period_bounds
+from .credit_commitment_obligation import COUNTED_KINDS
+from .credit_ledger_line import RULE_ORIGINS
 from .credit_place import path_within, place_paths
-from .utils import html_text
+from .utils import html_text, period_bounds
 
 _logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ EVALUATED = ("fulfilled", "breached")
 CHUNK = 2000
 # ledger origins whose awards and deductions count for obligations (a commitment's
 # own bonus does not count towards another commitment)
-COUNTED_ORIGINS = ["manual", "claim", "event"]
+COUNTED_ORIGINS = sorted(RULE_ORIGINS - {"contract"})
 
 
 class CreditCommitment(models.Model):
@@ -441,7 +442,7 @@ class CreditCommitment(models.Model):
                 met_weight += obligation.weight if result == "met" else 0
             if pending:
                 rows.append(
-                    (
+                    [
                         commitment.id,
                         commitment.state,
                         commitment.score,
@@ -450,7 +451,7 @@ class CreditCommitment(models.Model):
                             "Waiting for staff to check: %(obligations)s",
                             obligations=", ".join(pending),
                         ),
-                    )
+                    ]
                 )
                 continue
             evaluated.append(commitment.id)
@@ -486,17 +487,19 @@ class CreditCommitment(models.Model):
                         ),
                         "company_id": commitment.company_id.id,
                     }
-            rows.append((commitment.id, state, score, commitment.evaluation_count + 1, note))
+            rows.append([commitment.id, state, score, commitment.evaluation_count + 1, note])
 
         self.env["credit.commitment.line"]._write_results(line_rows)
-        self._write_outcomes(rows, today)
         if to_reverse:
             to_reverse._reverse(self.env._("Commitment re-evaluated: the outcome changed."), today)
-            reversed_of = {line.id for line in to_reverse}
-            self.filtered(lambda c: c.ledger_line_id.id in reversed_of).write(
-                {"ledger_line_id": False}
-            )
-        self._post_outcomes(to_post)
+        posted, errors = self._post_outcomes(to_post)
+        # the commitment's line: the one just posted, none if it was reversed, or as it was
+        for row in rows:
+            commitment = self.browse(row[0])
+            line = commitment.ledger_line_id
+            line_id = posted.get(row[0], None if line in to_reverse else line.id)
+            row += (line_id or None, errors.get(row[0]))
+        self._write_outcomes(rows, today)
         return self.browse(evaluated)
 
     def _write_outcomes(self, rows, today):
@@ -507,12 +510,13 @@ class CreditCommitment(models.Model):
                 """
                 UPDATE credit_commitment c
                    SET state = v.state, score = v.score, evaluation_count = v.n,
-                       outcome_note = v.note, post_error = NULL,
+                       outcome_note = v.note, ledger_line_id = v.line, post_error = v.error,
                        evaluated_on = CASE WHEN v.state IN ('fulfilled', 'breached')
                                            THEN %(today)s ELSE c.evaluated_on END,
                        write_uid = %(uid)s, write_date = %(now)s
                   FROM unnest(%(ids)s::int[], %(states)s::varchar[], %(scores)s::float8[],
-                              %(counts)s::int[], %(notes)s::text[]) AS v(id, state, score, n, note)
+                              %(counts)s::int[], %(notes)s::text[], %(lines)s::int[],
+                              %(errors)s::text[]) AS v(id, state, score, n, note, line, error)
                  WHERE c.id = v.id
                 """,
                 today=today,
@@ -523,43 +527,46 @@ class CreditCommitment(models.Model):
                 scores=[r[2] for r in rows],
                 counts=[r[3] for r in rows],
                 notes=[r[4] for r in rows],
+                lines=[r[5] for r in rows],
+                errors=[r[6] for r in rows],
             )
         )
         self.invalidate_model(
-            ["state", "score", "evaluation_count", "outcome_note", "post_error", "evaluated_on"]
+            [
+                "state",
+                "score",
+                "evaluation_count",
+                "outcome_note",
+                "ledger_line_id",
+                "post_error",
+                "evaluated_on",
+            ]
         )
 
     def _post_outcomes(self, to_post):
         """Post the bonuses and deductions of a chunk at once; if one is refused
         (a rule archived or capped meanwhile), post the others one by one and
-        keep the error on the commitment for the council to fix and re-evaluate."""
+        keep the error on the commitment for the council to fix and re-evaluate.
+        Returns ({commitment id: line id}, {commitment id: error})."""
         if not to_post:
-            return
+            return {}, {}
         Ledger = self.env["credit.ledger.line"].sudo()
         commitments = list(to_post)
         try:
             with self.env.cr.savepoint():
                 lines = Ledger._post(list(to_post.values()), check_rights=False)
-            posted = dict(zip(commitments, lines, strict=True))
+            return {c.id: line.id for c, line in zip(commitments, lines, strict=True)}, {}
         except UserError:
-            posted = {}
+            posted, errors = {}, {}
             for commitment in commitments:
                 try:
                     with self.env.cr.savepoint():
-                        posted[commitment] = Ledger._post([to_post[commitment]], check_rights=False)
+                        line = Ledger._post([to_post[commitment]], check_rights=False)
+                    posted[commitment.id] = line.id
                 except UserError as exc:
-                    commitment.post_error = exc.args[0]
+                    errors[commitment.id] = exc.args[0]
                     _logger.info("Commitment %s: points not posted: %s", commitment.id, exc)
-        if posted:
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE credit_commitment c SET ledger_line_id = v.line "
-                    "FROM unnest(%s::int[], %s::int[]) AS v(id, line) WHERE c.id = v.id",
-                    [c.id for c in posted],
-                    [line.id for line in posted.values()],
-                )
-            )
-            self.invalidate_model(["ledger_line_id"])
+            return posted, errors
 
     # ------------------------------------------------------------- reminders
     @api.model
@@ -584,9 +591,7 @@ class CreditCommitment(models.Model):
         values = due.line_ids._measure()
         behind = due.filtered(
             lambda c: any(
-                ln.kind in ("services", "hours", "points", "rule_lines")
-                and values[ln.id] < ln.target
-                for ln in c.line_ids
+                ln.kind in COUNTED_KINDS and values[ln.id] < ln.target for ln in c.line_ids
             )
         )
         for commitment in behind:
@@ -598,8 +603,7 @@ class CreditCommitment(models.Model):
                     target=format(ln.target, "g"),
                 )
                 for ln in commitment.line_ids
-                if ln.kind in ("services", "hours", "points", "rule_lines")
-                and values[ln.id] < ln.target
+                if ln.kind in COUNTED_KINDS and values[ln.id] < ln.target
             ]
             commitment.message_notify(
                 partner_ids=commitment.partner_id.ids,

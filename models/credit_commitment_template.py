@@ -1,5 +1,3 @@
-from dateutil.relativedelta import relativedelta
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -9,7 +7,6 @@ PERIODS = [
     ("quarter", "Quarter"),
     ("month", "Month"),
 ]
-PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 # what may still change on a template once somebody has signed it
 FREE_AFTER_SIGNING = {
     "name",
@@ -21,13 +18,6 @@ FREE_AFTER_SIGNING = {
     "activity_ids",
     "message_ids",
 }
-
-
-def period_bounds(day, period):
-    """First and last day of the period (year, half, quarter, month) holding `day`."""
-    months = PERIOD_MONTHS[period]
-    start = day.replace(month=(day.month - 1) // months * months + 1, day=1)
-    return start, start + relativedelta(months=months, days=-1)
 
 
 class CreditCommitmentTemplate(models.Model):

@@ -12,7 +12,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .credit_board import BOARD_PERIODS, EARNING_ORIGINS
-from .credit_commitment_template import period_bounds
+from .utils import period_bounds
 
 INDICATORS = [
     ("participation_people", "People taking part (%)"),

@@ -1,4 +1,7 @@
+from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
+
+PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 
 
 def html_text(text):
@@ -18,3 +21,10 @@ def mask_name(name):
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def period_bounds(day, period):
+    """First and last day of the period (year, half, quarter, month) holding `day`."""
+    months = PERIOD_MONTHS[period]
+    start = day.replace(month=(day.month - 1) // months * months + 1, day=1)
+    return start, start + relativedelta(months=months, days=-1)
