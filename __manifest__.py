@@ -42,6 +42,7 @@
         "views/credit_commitment_views.xml",
         "views/credit_board_views.xml",
         "views/portal_templates.xml",
+        "views/portal_resident_templates.xml",
         "wizards/credit_grant_wizard_views.xml",
         "wizards/credit_reverse_wizard_views.xml",
         "wizards/credit_claim_decision_wizard_views.xml",
@@ -64,6 +65,9 @@
         "demo/credit_commitment_demo.xml",
         "demo/credit_board_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["community_credit/static/tests/tours/*.js"],
+    },
     "application": True,
     "installable": True,
 }

@@ -54,6 +54,8 @@ ACTIVITY_COUNCIL = "community_credit.mail_act_credit_claim_council"
 ACTIVITY_ESCALATION = "community_credit.mail_act_credit_claim_escalation"
 CHUNK = 1000
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+# photos a resident may add to one claim from the portal
+MAX_PORTAL_FILES = 5
 
 
 class CreditClaim(models.Model):
@@ -921,6 +923,56 @@ class CreditClaim(models.Model):
         )
         self.sudo()._workflow().write({"attachment_ids": [Command.link(attachment.id)]})
         return attachment.id
+
+    # --------------------------------------------------------------- portal
+    @api.model
+    def portal_declare(self, rule_id, date, description, files=()):
+        """A resident declares a good deed of their own from the portal: the
+        claim, its photos and its submission all happen, or none of it does.
+        `files` are (name, base64 data) pairs. Returns the submitted claim."""
+        partner = self.env.user.partner_id
+        rule = (
+            self.env["credit.rule"]._portal_declarable(partner).filtered(lambda r: r.id == rule_id)
+        )
+        if not rule:
+            raise UserError(self.env._("Choose one of the good deeds in the list."))
+        if not date:
+            raise UserError(self.env._("Say on which day it happened."))
+        with self.env.cr.savepoint():
+            claim = self.create(
+                {
+                    "rule_id": rule.id,
+                    "date": date,
+                    "description": (description or "").strip() or False,
+                    "partner_ids": [Command.set(partner.ids)],
+                }
+            )
+            claim.portal_add_evidence(files)
+            claim.action_submit()
+        return claim
+
+    def portal_add_evidence(self, files):
+        """Add photos to one's own draft claim from the portal, at most
+        MAX_PORTAL_FILES per claim."""
+        self.ensure_one()
+        files = [(name, datas) for name, datas in files if datas]
+        if len(self.sudo().attachment_ids) + len(files) > MAX_PORTAL_FILES:
+            raise UserError(
+                self.env._("Add at most %(count)s photos to one claim.", count=MAX_PORTAL_FILES)
+            )
+        for name, datas in files:
+            self.add_evidence(name, datas)
+        return True
+
+    def portal_resubmit(self, files=()):
+        """The resident completes a claim sent back to them and submits it again."""
+        self.ensure_one()
+        if self.sudo().submitted_by_id != self.env.user:
+            raise AccessError(self.env._("You can only change the claims you declared."))
+        with self.env.cr.savepoint():
+            self.portal_add_evidence(files)
+            self.action_submit()
+        return True
 
     def action_view_ledger(self):
         self.ensure_one()

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CreditRewardStock(models.Model):
@@ -34,3 +34,32 @@ class CreditRewardStock(models.Model):
             "A collection point cannot have fewer than zero units.",
         ),
     ]
+
+    @api.model
+    def _portal_catalogue(self, partner):
+        """What a resident can redeem today: rewards on offer with units left at
+        the collection points of their community, cheapest first."""
+        partner = partner.sudo()  # residents read neither places nor products
+        community = partner.credit_community_id
+        if not community:
+            return self.browse()
+        today = fields.Date.context_today(self)
+        return (
+            self.sudo()
+            .search(
+                [
+                    ("community_id", "=", community.id),
+                    ("quantity", ">", 0),
+                    ("product_tmpl_id.credit_is_reward", "=", True),
+                    ("product_tmpl_id.active", "=", True),
+                    "|",
+                    ("product_tmpl_id.credit_valid_from", "=", False),
+                    ("product_tmpl_id.credit_valid_from", "<=", today),
+                    "|",
+                    ("product_tmpl_id.credit_valid_to", "=", False),
+                    ("product_tmpl_id.credit_valid_to", ">=", today),
+                ],
+                order="id",
+            )
+            .sorted(lambda s: (s.product_tmpl_id.credit_points_price, s.id))
+        )

@@ -227,3 +227,29 @@ class CreditRule(models.Model):
         action["domain"] = [("rule_id", "=", self.id)]
         action["context"] = {"search_default_group_by_partner": 0}
         return action
+
+    @api.model
+    def _portal_declarable(self, partner):
+        """The good deeds a resident may declare for themselves today: active,
+        self-declarable, not a deduction, valid today, of their community (or
+        of every community) and meant for people."""
+        today = fields.Date.context_today(self)
+        partner = partner.sudo()  # residents do not read their own community's settings
+        community = partner.credit_community_id
+        if not community:
+            return self.browse()
+        return self.search(
+            [
+                ("self_declare", "=", True),
+                ("is_deduction", "=", False),
+                ("company_id", "in", [community.company_id.id, False]),
+                ("community_id", "in", [community.id, False]),
+                ("subject_type", "in", ("any", "organisation" if partner.is_company else "person")),
+                "|",
+                ("date_from", "=", False),
+                ("date_from", "<=", today),
+                "|",
+                ("date_to", "=", False),
+                ("date_to", ">=", today),
+            ]
+        )

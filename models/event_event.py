@@ -1,5 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 
 class EventEvent(models.Model):
@@ -63,3 +64,77 @@ class EventEvent(models.Model):
                         event=event.name,
                     )
                 )
+
+    # --------------------------------------------------------------- portal
+    @api.model
+    def _credit_portal_events(self, partner, event_id=None):
+        """Upcoming volunteer events a resident may join: events that award
+        points, not ended or cancelled, of their community (or open to every
+        community of the company) and open to one of their roles."""
+        partner = partner.sudo()  # residents read neither events nor places
+        community = partner.credit_community_id
+        if not community:
+            return self.browse()
+        domain = [
+            ("credit_rule_id", "!=", False),
+            ("date_end", ">=", fields.Datetime.now()),
+            ("stage_id.pipe_end", "=", False),
+            ("company_id", "in", [community.company_id.id, False]),
+            "|",
+            ("credit_community_id", "=", community.id),
+            ("credit_community_id", "=", False),
+        ]
+        if event_id is not None:
+            domain.append(("id", "=", event_id))
+        events = self.sudo().search(domain, order="date_begin, id")
+        return events.filtered(
+            lambda e: not e.credit_role_ids or e.credit_role_ids & partner.credit_role_ids
+        )
+
+    @api.model
+    def credit_portal_register(self, event_id):
+        """The current user signs up for a volunteer event. Sign-ups for one
+        event are serialised, so the last seat and a double click give one
+        registration. Returns the registration."""
+        partner = self.env.user.partner_id
+        event = self._credit_portal_events(partner, event_id=event_id)
+        if not event:
+            raise UserError(self.env._("This event is not open to you, or it is over."))
+        # A no-op update of the event row: a second sign-up running at the same
+        # time waits here and then fails to serialise, so Odoo retries it on a
+        # fresh snapshot that sees this one's registration and seats.
+        self.env.cr.execute(
+            SQL("UPDATE event_event SET write_date = write_date WHERE id = %s", event.id)
+        )
+        Registration = self.env["event.registration"].sudo()
+        mine = Registration.search(
+            [
+                ("event_id", "=", event.id),
+                ("partner_id", "=", partner.id),
+                ("state", "!=", "cancel"),
+            ],
+            limit=1,
+        )
+        if mine:
+            raise UserError(
+                self.env._("You are already signed up for %(event)s.", event=event.name)
+            )
+        if not event.event_registrations_open:
+            raise UserError(
+                self.env._(
+                    "Sign-up for %(event)s is closed: it is full or no longer taking volunteers.",
+                    event=event.name,
+                )
+            )
+        # sudo: residents cannot create registrations; who and which event are checked
+        # above, as are the seats and the eligibility that the constraints check again
+        registration = Registration.create(
+            {
+                "event_id": event.id,
+                "partner_id": partner.id,
+                "name": partner.name,
+                "email": partner.email,
+                "phone": partner.phone,
+            }
+        )
+        return registration.with_env(self.env)

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 
@@ -164,4 +164,25 @@ class EventRegistration(models.Model):
     def action_credit_mark_attended(self):
         """Organisers mark a whole list attended at once."""
         self.filtered(lambda r: r.state in ("draft", "open")).action_set_done()
+        return True
+
+    def credit_portal_cancel(self):
+        """A resident cancels their own sign-up before the event starts."""
+        self.ensure_one()
+        registration = self.sudo()  # residents read their own registration only through this
+        if registration.partner_id != self.env.user.partner_id:
+            raise AccessError(self.env._("You can only cancel your own sign-up."))
+        if registration.state == "cancel":
+            return True
+        if (
+            registration.state == "done"
+            or registration.event_id.date_begin <= fields.Datetime.now()
+        ):
+            raise UserError(
+                self.env._(
+                    "%(event)s has started: ask the organiser to change your sign-up.",
+                    event=registration.event_id.name,
+                )
+            )
+        registration.action_cancel()
         return True

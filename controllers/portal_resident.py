@@ -1,0 +1,325 @@
+import base64
+from datetime import date as date_cls
+
+from odoo import fields, http
+from odoo.exceptions import UserError
+from odoo.http import request
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+
+from ..models.credit_claim import MAX_EVIDENCE_BYTES, MAX_PORTAL_FILES
+
+
+def _error_text(exc):
+    return exc.args[0] if exc.args else str(exc)
+
+
+class CreditResidentPortal(CustomerPortal):
+    """The resident's phone pages: declare a good deed and follow it, object to a
+    published claim of their place, join volunteer events, redeem rewards.
+    Every page reads through the resident's own rights; where a helper reads
+    with sudo, it selects the resident's own records first."""
+
+    # ------------------------------------------------------------- helpers
+    def _credit_values(self, page_name, **extra):
+        values = self._prepare_portal_layout_values()
+        values.update(page_name=page_name, partner=request.env.user.partner_id)
+        values.update(extra)
+        return values
+
+    def _credit_files(self, field="photos"):
+        """The uploaded photos as (name, base64) pairs, refused before being read
+        whole when there are too many or one is too large."""
+        files = [f for f in request.httprequest.files.getlist(field) if f and f.filename]
+        if len(files) > MAX_PORTAL_FILES:
+            raise UserError(
+                request.env._("Add at most %(count)s photos to one claim.", count=MAX_PORTAL_FILES)
+            )
+        result = []
+        for upload in files:
+            raw = upload.read(MAX_EVIDENCE_BYTES + 1)
+            if len(raw) > MAX_EVIDENCE_BYTES:
+                raise UserError(
+                    request.env._(
+                        "%(name)s is larger than 5 MB: take a smaller photo.",
+                        name=upload.filename,
+                    )
+                )
+            result.append((upload.filename, base64.b64encode(raw)))
+        return result
+
+    @staticmethod
+    def _credit_int(value):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 0
+
+    # ------------------------------------------------------------- declare
+    def _declare_values(self, **extra):
+        partner = request.env.user.partner_id
+        rules = request.env["credit.rule"]._portal_declarable(partner)
+        values = self._credit_values(
+            "credit_declare",
+            rules=rules,
+            form={"date": fields.Date.to_string(fields.Date.context_today(partner))},
+            max_files=MAX_PORTAL_FILES,
+        )
+        values.update(extra)
+        return values
+
+    @http.route("/my/credit/declare", type="http", auth="user", methods=["GET"], website=True)
+    def credit_declare(self, rule_id=None, **kwargs):
+        values = self._declare_values()
+        if rule_id:
+            values["form"]["rule_id"] = self._credit_int(rule_id)
+        return request.render("community_credit.portal_credit_declare", values)
+
+    @http.route("/my/credit/declare", type="http", auth="user", methods=["POST"], website=True)
+    def credit_declare_submit(self, rule_id=None, date=None, description=None, **kwargs):
+        form = {"rule_id": self._credit_int(rule_id), "date": date, "description": description}
+        try:
+            try:
+                day = date_cls.fromisoformat(date or "")
+            except ValueError as exc:
+                raise UserError(request.env._("Say on which day it happened.")) from exc
+            claim = request.env["credit.claim"].portal_declare(
+                form["rule_id"], day, description, self._credit_files()
+            )
+        except UserError as exc:  # also AccessError and ValidationError
+            # the form comes back as it was typed: nothing the resident wrote is lost
+            values = self._declare_values(error=_error_text(exc))
+            values["form"] = form
+            return request.render("community_credit.portal_credit_declare", values)
+        return request.redirect(f"/my/credit/claims/{claim.id}?submitted=1")
+
+    # -------------------------------------------------------------- claims
+    def _my_claims_domain(self):
+        user = request.env.user
+        return [
+            "|",
+            ("submitted_by_id", "=", user.id),
+            ("partner_ids", "in", user.partner_id.ids),
+        ]
+
+    @http.route("/my/credit/claims", type="http", auth="user", methods=["GET"], website=True)
+    def credit_claims(self, **kwargs):
+        claims = request.env["credit.claim"].search(
+            self._my_claims_domain(), order="id desc", limit=50
+        )
+        return request.render(
+            "community_credit.portal_credit_claims",
+            self._credit_values("credit_claims", claims=claims),
+        )
+
+    def _my_claim(self, claim_id):
+        return request.env["credit.claim"].search(
+            [("id", "=", claim_id), *self._my_claims_domain()], limit=1
+        )
+
+    @http.route(
+        "/my/credit/claims/<int:claim_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def credit_claim(self, claim_id, **kwargs):
+        claim = self._my_claim(claim_id)
+        if not claim:
+            return request.redirect("/my/credit/claims")
+        return request.render(
+            "community_credit.portal_credit_claim",
+            self._credit_values("credit_claim", claim=claim, max_files=MAX_PORTAL_FILES),
+        )
+
+    @http.route(
+        "/my/credit/claims/<int:claim_id>/resubmit",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_claim_resubmit(self, claim_id, **kwargs):
+        claim = self._my_claim(claim_id)
+        if not claim:
+            return request.redirect("/my/credit/claims")
+        try:
+            claim.portal_resubmit(self._credit_files())
+        except UserError as exc:
+            return request.render(
+                "community_credit.portal_credit_claim",
+                self._credit_values(
+                    "credit_claim", claim=claim, max_files=MAX_PORTAL_FILES, error=_error_text(exc)
+                ),
+            )
+        return request.redirect(f"/my/credit/claims/{claim.id}?submitted=1")
+
+    # -------------------------------------------------------- publications
+    def _publication_values(self, **extra):
+        # record rules: the published claims of the resident's estate (and their own)
+        claims = request.env["credit.claim"].search(
+            [("state", "=", "published")], order="publish_until, id", limit=100
+        )
+        objected = request.env["credit.claim.objection"].search(
+            [("objector_id", "=", request.env.user.partner_id.id), ("claim_id", "in", claims.ids)]
+        )
+        return self._credit_values(
+            "credit_publications", claims=claims, objected=objected.claim_id, **extra
+        )
+
+    @http.route("/my/credit/publications", type="http", auth="user", methods=["GET"], website=True)
+    def credit_publications(self, **kwargs):
+        return request.render(
+            "community_credit.portal_credit_publications", self._publication_values()
+        )
+
+    @http.route(
+        "/my/credit/publications/<int:claim_id>/object",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_publication_object(self, claim_id, reason=None, **kwargs):
+        claim = request.env["credit.claim"].search(
+            [("id", "=", claim_id), ("state", "=", "published")], limit=1
+        )
+        try:
+            if not claim:
+                raise UserError(request.env._("This claim is not open for objections."))
+            claim.action_object(reason)
+        except UserError as exc:
+            values = self._publication_values(
+                error=_error_text(exc), reason=reason, error_claim_id=claim_id
+            )
+            return request.render("community_credit.portal_credit_publications", values)
+        values = self._publication_values(
+            message=request.env._(
+                "Thank you: the council will look into your objection and answer you."
+            )
+        )
+        return request.render("community_credit.portal_credit_publications", values)
+
+    # -------------------------------------------------------------- events
+    def _event_values(self, **extra):
+        partner = request.env.user.partner_id
+        events = request.env["event.event"]._credit_portal_events(partner)
+        # sudo: residents cannot read registrations; these are their own
+        mine = (
+            request.env["event.registration"]
+            .sudo()
+            .search(
+                [("partner_id", "=", partner.id), ("state", "!=", "cancel")],
+                order="event_begin_date desc, id desc",
+                limit=30,
+            )
+        )
+        Service = request.env["credit.volunteer.service"]  # record rules: their own
+        year_start = fields.Date.context_today(partner).replace(month=1, day=1)
+        [[hours_total]] = Service._read_group([("state", "=", "done")], [], ["hours:sum"])
+        [[hours_year]] = Service._read_group(
+            [("state", "=", "done"), ("date", ">=", year_start)], [], ["hours:sum"]
+        )
+        return self._credit_values(
+            "credit_events",
+            events=events,
+            registrations=mine,
+            registered_events=mine.event_id,
+            hours_total=hours_total or 0.0,
+            hours_year=hours_year or 0.0,
+            now=fields.Datetime.now(),
+            **extra,
+        )
+
+    @http.route("/my/credit/events", type="http", auth="user", methods=["GET"], website=True)
+    def credit_events(self, **kwargs):
+        values = self._event_values()
+        if kwargs.get("registered"):
+            values["message"] = request.env._("You are signed up. Thank you for volunteering!")
+        elif kwargs.get("cancelled"):
+            values["message"] = request.env._("Your sign-up is cancelled.")
+        return request.render("community_credit.portal_credit_events", values)
+
+    @http.route(
+        "/my/credit/events/<int:event_id>/register",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_event_register(self, event_id, **kwargs):
+        try:
+            request.env["event.event"].credit_portal_register(event_id)
+        except UserError as exc:
+            return request.render(
+                "community_credit.portal_credit_events",
+                self._event_values(error=_error_text(exc)),
+            )
+        return request.redirect("/my/credit/events?registered=1")
+
+    @http.route(
+        "/my/credit/events/registration/<int:registration_id>/cancel",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_event_cancel(self, registration_id, **kwargs):
+        try:
+            request.env["event.registration"].browse(registration_id).credit_portal_cancel()
+        except UserError as exc:
+            return request.render(
+                "community_credit.portal_credit_events",
+                self._event_values(error=_error_text(exc)),
+            )
+        return request.redirect("/my/credit/events?cancelled=1")
+
+    # ------------------------------------------------------------- rewards
+    def _reward_values(self, **extra):
+        partner = request.env.user.partner_id
+        # record rules: the resident's own vouchers
+        vouchers = request.env["credit.voucher"].search([], order="id desc", limit=30)
+        return self._credit_values(
+            "credit_rewards",
+            stocks=request.env["credit.reward.stock"]._portal_catalogue(partner),
+            vouchers=vouchers,
+            **extra,
+        )
+
+    @http.route("/my/credit/rewards", type="http", auth="user", methods=["GET"], website=True)
+    def credit_rewards(self, **kwargs):
+        return request.render("community_credit.portal_credit_rewards", self._reward_values())
+
+    @http.route(
+        "/my/credit/rewards/redeem", type="http", auth="user", methods=["POST"], website=True
+    )
+    def credit_reward_redeem(self, stock_id=None, **kwargs):
+        try:
+            stock = self._credit_int(stock_id)
+            if not stock:
+                raise UserError(request.env._("Choose a reward to redeem."))
+            voucher = request.env["credit.voucher"].redeem(stock)
+        except UserError as exc:
+            return request.render(
+                "community_credit.portal_credit_rewards",
+                self._reward_values(error=_error_text(exc)),
+            )
+        return request.redirect(f"/my/credit/rewards/vouchers/{voucher.id}?redeemed=1")
+
+    @http.route(
+        "/my/credit/rewards/vouchers/<int:voucher_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def credit_voucher(self, voucher_id, **kwargs):
+        # record rules: only the resident's own voucher is found
+        voucher = request.env["credit.voucher"].search([("id", "=", voucher_id)], limit=1)
+        if not voucher:
+            return request.redirect("/my/credit/rewards")
+        return request.render(
+            "community_credit.portal_credit_voucher",
+            self._credit_values("credit_voucher", voucher=voucher),
+        )
