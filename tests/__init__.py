@@ -17,3 +17,5 @@ from . import test_portal_commitment
 from . import test_commitment_concurrency
 from . import test_board_index
 from . import test_portal_board
+from . import test_portal_resident
+from . import test_portal_tours

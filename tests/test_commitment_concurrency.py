@@ -150,8 +150,7 @@ class TestConcurrentCommitments(TwoConnectionsCase):
         self.assertIn("already signed", refused[1])
         self.assertEqual(
             self.count(
-                "SELECT COUNT(*) FROM credit_commitment WHERE partner_id = %s "
-                "AND state = 'signed'",
+                "SELECT COUNT(*) FROM credit_commitment WHERE partner_id = %s AND state = 'signed'",
                 [self.ids["partners"][0]],
             ),
             1,
