@@ -114,3 +114,18 @@ odoo_bin() {
 drop_db() {
     dropdb --if-exists --force "$1" >/dev/null 2>&1 || true
 }
+
+# Odoo's browser tours need Chromium; without it Odoo would skip them (the test
+# script counts a skipped test as a failure). Installed from Debian when missing.
+ensure_chromium() {
+    if command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+        || command -v google-chrome >/dev/null; then
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        info "Installing Chromium for the browser tests (Debian's chromium package)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        die "The browser tests need Chromium: install it (Debian: apt-get install chromium), then run this again."
+    fi
+}

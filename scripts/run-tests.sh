@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 find_odoo
 check_postgres
 prepare_venv
+ensure_chromium
 link_addon
 
 DB="${TEST_DB:-community_credit_test_$$}"
