@@ -19,3 +19,4 @@ from . import test_board_index
 from . import test_portal_board
 from . import test_portal_resident
 from . import test_portal_tours
+from . import test_portal_concurrency
