@@ -26,7 +26,8 @@ class CreditBoard(models.Model):
     _order = "date_from desc, kind, id desc"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True)
+    # in the reader's language (红榜 / Red Board), so not stored
+    name = fields.Char(compute="_compute_name", search="_search_name")
     kind = fields.Selection(BOARD_KINDS, required=True, default="red", tracking=True)
     title = fields.Char(
         translate=True,
@@ -69,6 +70,7 @@ class CreditBoard(models.Model):
     line_count = fields.Integer(compute="_compute_line_count")
 
     @api.depends("kind", "title", "date_from", "date_to", "place_id", "period")
+    @api.depends_context("lang")
     def _compute_name(self):
         kinds = dict(self._fields["kind"]._description_selection(self.env))
         for board in self:
@@ -80,6 +82,14 @@ class CreditBoard(models.Model):
             else:
                 when = f"{board.date_from:%Y-%m}" if board.date_from else ""
             board.name = " ".join(filter(None, [board.place_id.name, when, label]))
+
+    def _search_name(self, operator, value):
+        if operator not in ("ilike", "=ilike", "like", "=", "!="):
+            raise UserError(self.env._("Boards cannot be searched by name that way."))
+        negative = operator == "!="
+        operator = "=" if negative else operator
+        domain = ["|", ("place_id.name", operator, value), ("title", operator, value)]
+        return ["!", *domain] if negative else domain
 
     def _compute_line_count(self):
         for board in self:

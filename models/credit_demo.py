@@ -760,7 +760,10 @@ class CreditDemo(models.AbstractModel):
             {"name": "社区志愿服务", "credit_rule_id": volunteering.id}
         )
         today = fields.Date.context_today(self)
-        Event = self.env["event.event"].with_context(tracking_disable=True)
+        # Longhai keeps Beijing time: 01:00 UTC is nine in the morning
+        Event = self.env["event.event"].with_context(
+            tracking_disable=True, default_date_tz="Asia/Shanghai"
+        )
         plans = [
             (teams[0], visiting, "安心敲门:看望独居老人", 2),
             (teams[1], mediation, "楼栋矛盾纠纷调解日", 3),

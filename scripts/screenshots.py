@@ -3,6 +3,8 @@
 Usage: python scripts/screenshots.py [http://localhost:8069] [out_dir]
 Logs in as the given user through Odoo's JSON-RPC, hands the session cookie to
 headless Chromium over the DevTools protocol and saves one PNG per page.
+SHOT_SET=portal takes the resident's portal pages on a phone-sized screen
+(390 x 844, as a phone in the hand) logged in as the demo resident.
 """
 
 import base64
@@ -19,9 +21,21 @@ import websocket
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://localhost:8069"
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "docs")
 DB = os.environ.get("DEMO_DB", "community_credit_demo")
-LOGIN = os.environ.get("SHOT_LOGIN", "council")
+SHOT_SET = os.environ.get("SHOT_SET", "backend")
+LOGIN = os.environ.get("SHOT_LOGIN", "resident" if SHOT_SET == "portal" else "council")
 
-PAGES = [
+PHONE = (390, 844)
+PORTAL_PAGES = [
+    ("warmup", "/my", *PHONE),
+    ("portal_credit", "/my/credit", *PHONE),
+    ("portal_declare", "/my/credit/declare", *PHONE),
+    ("portal_claims", "/my/credit/claims", *PHONE),
+    ("portal_events", "/my/credit/events", *PHONE),
+    ("portal_rewards", "/my/credit/rewards", *PHONE),
+    ("portal_commitments", "/my/credit/commitments", *PHONE),
+    ("portal_boards", "/my/credit/boards", *PHONE),
+]
+BACKEND_PAGES = [
     ("warmup", "/odoo", 1280, 800),
     ("ledger", "/odoo/action-community_credit.credit_ledger_line_action", 1280, 800),
     (
@@ -36,6 +50,7 @@ PAGES = [
     ("publications", "/odoo/action-community_credit.credit_claim_action_published", 1280, 800),
     ("subject", "/odoo/contacts/" + os.environ.get("SHOT_PARTNER", "1") + "?tab=credit", 1280, 900),
 ]
+PAGES = PORTAL_PAGES if SHOT_SET == "portal" else BACKEND_PAGES
 
 
 def session_id():
@@ -100,7 +115,7 @@ def main():
                 width=width,
                 height=height,
                 deviceScaleFactor=1,
-                mobile=False,
+                mobile=SHOT_SET == "portal",
             )
             call("Page.navigate", url=BASE + path)
             time.sleep(10 if name == "warmup" else 6)

@@ -93,3 +93,17 @@ class TestBoardPortal(HttpCase):
         self.assertIn("+4", page)
         self.assertIn('display-4 fw-bold">4<', page)
         self.assertEqual(page.count("+4"), 1, "the other resident's line is not shown")
+
+    def test_board_name_is_in_the_reader_s_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        board = self.other_estate
+        self.assertEqual(board.name, "Board Estate 2 2025-05 Red Board")
+        self.assertEqual(board.with_context(lang="zh_CN").name, "Board Estate 2 2025-05 红榜")
+        self.assertEqual(
+            self.env["credit.board"].search([("name", "ilike", "Estate 2")]), board
+        )
+        self.env["res.users"].search([("login", "=", "bp_resident")]).lang = "zh_CN"
+        self.authenticate("bp_resident", "bp_resident_pw")
+        page = self.url_open("/my/credit/boards").text
+        self.assertIn("2025-05 红榜", page)
+        self.assertNotIn("Red Board", page)
