@@ -986,7 +986,11 @@ class CreditClaim(models.Model):
     def action_object(self, reason):
         """A resident of the publication place objects to this published claim."""
         self.ensure_one()
-        return self.env["credit.claim.objection"].create({"claim_id": self.id, "reason": reason})
+        # a refused objection leaves nothing behind, even where the caller goes on
+        with self.env.cr.savepoint():
+            return self.env["credit.claim.objection"].create(
+                {"claim_id": self.id, "reason": reason}
+            )
 
     def _withdraw(self, reason):
         """An upheld objection: reverse whatever was posted and reject the claim."""

@@ -127,6 +127,24 @@ class CreditClaimObjection(models.Model):
                         claim=claim.name,
                     )
                 )
+            community = objection.objector_id.credit_community_id
+            limit = community.objection_daily_limit if community else 5
+            today_start = fields.Datetime.to_datetime(today)
+            made_today = self.search_count(
+                [
+                    ("objector_id", "=", objection.objector_id.id),
+                    ("create_date", ">=", today_start),
+                ]
+            )
+            if made_today > limit:
+                raise UserError(
+                    self.env._(
+                        "You have already objected to %(count)s claims today, the most "
+                        "%(community)s accepts in one day. Please come back tomorrow.",
+                        count=made_today - 1,
+                        community=community.display_name or "",
+                    )
+                )
             twice = self.search_count(
                 [
                     ("claim_id", "=", claim.id),

@@ -146,6 +146,12 @@ class CreditPlace(models.Model):
         default=5,
         tracking=True,
     )
+    objection_daily_limit = fields.Integer(
+        string="Objections per Resident per Day",
+        default=5,
+        tracking=True,
+        help="How many published claims one resident may object to in one day.",
+    )
     # Boards policy (meaningful on communities only)
     board_size = fields.Integer(
         default=10,
@@ -200,7 +206,8 @@ class CreditPlace(models.Model):
         (
             "claim_days_positive",
             "CHECK(claim_publication_days > 0 AND claim_review_days > 0 "
-            "AND claim_escalation_days >= 0 AND claim_daily_limit >= 0)",
+            "AND claim_escalation_days >= 0 AND claim_daily_limit >= 0 "
+            "AND objection_daily_limit >= 0)",
             "Publication and review periods must last at least one day; limits cannot be negative.",
         ),
     ]

@@ -161,6 +161,31 @@ class TestPortalPublication(PortalCase):
         self.assertEqual(objection.reason, "He was away that day.")
         self.assertIn("You have objected", self.url_open("/my/credit/publications").text)
 
+    def test_objections_per_day_are_limited(self):
+        self.community.objection_daily_limit = 1
+        second = self.Claim.with_user(self.user_resident_a2).portal_declare(
+            self.rule_clean.id, fields.Date.today(), "Swept the stairwell", []
+        )
+        second.with_user(self.user_reviewer).action_approve()
+        self.assertEqual(second.state, "published")
+        self.authenticate("t_resident", "t_resident")
+        token = self.csrf()
+        first = self.url_open(
+            f"/my/credit/publications/{self.published.id}/object",
+            data={"csrf_token": token, "reason": "He was away that day."},
+        )
+        self.assertIn("the council will look into your objection", first.text)
+        refused = self.url_open(
+            f"/my/credit/publications/{second.id}/object",
+            data={"csrf_token": token, "reason": "And this one too."},
+        )
+        self.assertIn("You have already objected to 1 claims today", refused.text)
+        Objection = self.env["credit.claim.objection"]
+        self.assertFalse(
+            Objection.search([("claim_id", "=", second.id)]), "the refused objection is not kept"
+        )
+        self.assertEqual(Objection.search_count([("claim_id", "=", self.published.id)]), 1)
+
     def test_other_estate_cannot_object(self):
         self.authenticate("t_resident_b", "t_resident_b")
         page = self.url_open("/my/credit/publications").text
