@@ -4,6 +4,35 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+# ids in routes are declared <int(min=1, max=2147483647):…>: larger ones find no page
+PG_INT_MAX = 2**31 - 1
+
+
+def record_id(value):
+    """A record id from a form field, or 0 (no such record) for anything else,
+    including numbers beyond PostgreSQL's integer range."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number <= PG_INT_MAX else 0
+
+
+# control characters a form may carry but no text needs (PostgreSQL refuses NUL)
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+MAX_TEXT = 5000
+
+
+def clean_text(value, max_length=MAX_TEXT):
+    """Text typed in a portal form, without control characters; refused with a
+    message when longer than anybody writes."""
+    text = (value or "").translate(_CONTROL) if isinstance(value, str) else ""
+    if len(text) > max_length:
+        raise UserError(
+            request.env._("Please keep it shorter than %(count)s characters.", count=max_length)
+        )
+    return text
+
 
 class CreditMerchantPortal(CustomerPortal):
     """The merchant's page: vouchers of their shop's rewards to hand over, and a
@@ -35,7 +64,7 @@ class CreditMerchantPortal(CustomerPortal):
         values = self._prepare_portal_layout_values()
         values["page_name"] = "credit_vouchers"
         try:
-            voucher = request.env["credit.voucher"].honour(code)
+            voucher = request.env["credit.voucher"].honour(clean_text(code, max_length=64))
         except UserError as exc:  # AccessError is a UserError: a clear message, no traceback
             values["error"] = exc.args[0]
         else:
@@ -84,7 +113,7 @@ class CreditCommitmentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/commitments/<int:commitment_id>",
+        "/my/credit/commitments/<int(min=1, max=2147483647):commitment_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -109,7 +138,7 @@ class CreditCommitmentPortal(CustomerPortal):
         return request.render("community_credit.portal_my_commitment", values)
 
     @http.route(
-        "/my/credit/commitments/sign/<int:template_id>",
+        "/my/credit/commitments/sign/<int(min=1, max=2147483647):template_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -133,7 +162,7 @@ class CreditCommitmentPortal(CustomerPortal):
                     request.env._("Tick the box to say you have read and accept the commitment.")
                 )
             commitment = request.env["credit.commitment"]._portal_sign(
-                int(template_id or 0), ip=request.httprequest.remote_addr
+                record_id(template_id), ip=request.httprequest.remote_addr
             )
         except (UserError, ValueError) as exc:
             message = (

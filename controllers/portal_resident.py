@@ -8,6 +8,7 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_claim import MAX_EVIDENCE_BYTES, MAX_PORTAL_FILES
+from .portal import clean_text, record_id
 
 
 def _error_text(exc):
@@ -45,15 +46,12 @@ class CreditResidentPortal(CustomerPortal):
                         name=upload.filename,
                     )
                 )
-            result.append((upload.filename, base64.b64encode(raw)))
+            result.append((clean_text(upload.filename, max_length=255), base64.b64encode(raw)))
         return result
 
     @staticmethod
     def _credit_int(value):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return 0
+        return record_id(value)
 
     # ------------------------------------------------------------- declare
     def _declare_values(self, **extra):
@@ -79,6 +77,7 @@ class CreditResidentPortal(CustomerPortal):
     def credit_declare_submit(self, rule_id=None, date=None, description=None, **kwargs):
         form = {"rule_id": self._credit_int(rule_id), "date": date, "description": description}
         try:
+            description = clean_text(description)
             try:
                 day = date_cls.fromisoformat(date or "")
             except ValueError as exc:
@@ -118,7 +117,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/claims/<int:claim_id>",
+        "/my/credit/claims/<int(min=1, max=2147483647):claim_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -134,7 +133,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/claims/<int:claim_id>/resubmit",
+        "/my/credit/claims/<int(min=1, max=2147483647):claim_id>/resubmit",
         type="http",
         auth="user",
         methods=["POST"],
@@ -175,7 +174,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/publications/<int:claim_id>/object",
+        "/my/credit/publications/<int(min=1, max=2147483647):claim_id>/object",
         type="http",
         auth="user",
         methods=["POST"],
@@ -188,7 +187,7 @@ class CreditResidentPortal(CustomerPortal):
         try:
             if not claim:
                 raise UserError(request.env._("This claim is not open for objections."))
-            claim.action_object(reason)
+            claim.action_object(clean_text(reason))
         except UserError as exc:
             values = self._publication_values(
                 error=_error_text(exc), reason=reason, error_claim_id=claim_id
@@ -242,7 +241,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.render("community_credit.portal_credit_events", values)
 
     @http.route(
-        "/my/credit/events/<int:event_id>/register",
+        "/my/credit/events/<int(min=1, max=2147483647):event_id>/register",
         type="http",
         auth="user",
         methods=["POST"],
@@ -259,7 +258,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.redirect("/my/credit/events?registered=1")
 
     @http.route(
-        "/my/credit/events/registration/<int:registration_id>/cancel",
+        "/my/credit/events/registration/<int(min=1, max=2147483647):registration_id>/cancel",
         type="http",
         auth="user",
         methods=["POST"],
@@ -308,7 +307,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.redirect(f"/my/credit/rewards/vouchers/{voucher.id}?redeemed=1")
 
     @http.route(
-        "/my/credit/rewards/vouchers/<int:voucher_id>",
+        "/my/credit/rewards/vouchers/<int(min=1, max=2147483647):voucher_id>",
         type="http",
         auth="user",
         methods=["GET"],
