@@ -20,3 +20,5 @@ from . import test_portal_board
 from . import test_portal_resident
 from . import test_portal_tours
 from . import test_portal_concurrency
+from . import test_budget_liability
+from . import test_budget_concurrency
