@@ -4,11 +4,12 @@ from dateutil.relativedelta import relativedelta
 from psycopg2.errors import UniqueViolation
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import DAY, CreditCase
+from .common_claim import ClaimCase
 
 APPROVED = {"credit_budget_approved": True, "credit_budget_reason": "Flood relief volunteers"}
 
@@ -44,6 +45,22 @@ class TestBudget(CreditCase):
         self.assertEqual(quarter.display_name, "2025-Q1 Estate A")
         month.write({"date_from": date(2025, 4, 20)})
         self.assertEqual((month.date_from, month.date_to), (date(2025, 4, 1), date(2025, 4, 30)))
+
+    def test_budget_form_and_places(self):
+        with Form(self.Budget.with_user(self.user_manager)) as form:
+            form.place_id = self.estate_b
+            form.period = "quarter"
+            form.date_from = date(2025, 5, 20)
+            form.points = 40
+        budget = form.record
+        self.assertEqual((budget.date_from, budget.date_to), (date(2025, 4, 1), date(2025, 6, 30)))
+        self.assertEqual(budget.community_id, self.community)
+        self.assertEqual(self.community.with_user(self.user_manager).budget_count, 0)
+        self.assertEqual(self.estate_b.with_user(self.user_finance).budget_count, 1)
+        with self.assertRaises(ValidationError):
+            self.budget(self.building_a1, 10)
+        with self.assertRaises(ValidationError):
+            self.budget(self.city, 10)
 
     def test_unique_per_place_and_period(self):
         self.budget(self.estate_a, 10)
@@ -299,6 +316,48 @@ class TestBudget(CreditCase):
         before = self.env.cr.sql_log_count
         self.assertEqual(self.env["credit.budget"]._check_lines(vals, paths), [])
         self.assertEqual(self.env.cr.sql_log_count - before, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestBudgetClaim(ClaimCase):
+    """A claim approved past the budget waits for the council, who may post it."""
+
+    def test_claim_past_budget_needs_the_council(self):
+        self.community.write({"claim_council_stage": False, "claim_publication": False})
+        budget = self.env["credit.budget"].create(
+            {"place_id": self.estate_a.id, "period": "month", "date_from": DAY, "points": 2}
+        )
+        claim = self.submitted(self.user_grid, self.res_a1, self.rule_help)
+        claim.with_user(self.user_reviewer).action_approve()
+        self.assertEqual(
+            claim.post_error,
+            "Granting these 3 points would exceed the 2025-03 budget of Estate A (2, 0 issued): "
+            "the council must approve grants past the budget.",
+        )
+        self.assertEqual(self.balance(self.res_a1), 0)
+        self.assertTrue(
+            claim.sudo().activity_ids.filtered(lambda a: a.user_id == self.user_manager)
+        )
+        # a reviewer cannot force it; the council's plain retry fails the same way
+        with self.assertRaises(AccessError):
+            claim.with_user(self.user_reviewer).with_context(**APPROVED).action_retry_post()
+        claim.with_user(self.user_manager).action_retry_post()
+        self.assertIn("the council must approve", claim.post_error)
+        self.assertEqual(self.balance(self.res_a1), 0)
+        # "Post Past Budget"
+        claim.with_user(self.user_manager).with_context(
+            credit_budget_approved=True
+        ).action_retry_post()
+        self.assertFalse(claim.post_error)
+        self.assertEqual(claim.state, "done")
+        self.assertEqual(self.balance(self.res_a1), 3)
+        overrun = budget.overrun_ids
+        self.assertEqual(
+            (overrun.user_id, overrun.points, overrun.points_over), (self.user_manager, 3, 1)
+        )
+        self.assertEqual(
+            (overrun.origin, overrun.origin_ref), ("claim", f"credit.claim,{claim.id}")
+        )
 
 
 @tagged("post_install", "-at_install")
