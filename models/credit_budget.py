@@ -77,7 +77,7 @@ class CreditBudget(models.Model):
         ("points_positive", "CHECK(points >= 0)", "A budget cannot be negative."),
     ]
 
-    @api.depends("place_id", "period", "date_from")
+    @api.depends("place_id.name", "period", "date_from")
     def _compute_display_name(self):
         for budget in self:
             if budget.date_from and budget.period:
