@@ -32,4 +32,7 @@ from . import credit_commitment_line
 from . import credit_commitment_unit_score
 from . import credit_xlsx
 from . import credit_board
+from . import credit_budget
+from . import credit_budget_overrun
+from . import credit_liability
 from . import credit_index

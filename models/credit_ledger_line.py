@@ -335,6 +335,7 @@ class CreditLedgerLine(models.Model):
         existing = dict(self.env.cr.fetchall())
         new_vals = [v for v in vals_list if v["idempotency_key"] not in existing]
         self._check_caps([v for v in new_vals if v["origin"] in RULE_ORIGINS], rules)
+        overruns = self._check_budgets(new_vals)
 
         deltas = {}
         for vals in new_vals:
@@ -357,6 +358,7 @@ class CreditLedgerLine(models.Model):
         created = self._insert_lines(new_vals)
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
         self._link_evidence(created, new_vals)
+        self.env["credit.budget"]._record_overruns(overruns, created)
         reversed_lines = self.browse([v["reversal_of_id"] for v in new_vals if v["reversal_of_id"]])
         if reversed_lines:
             reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})
@@ -614,6 +616,25 @@ class CreditLedgerLine(models.Model):
                 totals[
                     (vals["partner_id"], rule.id, period, period_start(vals["date"], period))
                 ] += vals["points"]
+
+    @api.model
+    def _check_budgets(self, vals_list):
+        """Refuse new grants under rules that would take a place past its budget
+        (see credit.budget._check_lines); returns the overruns a council member
+        approved with the context key credit_budget_approved, to be recorded once
+        the lines exist. No query when the batch grants nothing under rules."""
+        granted = [
+            v
+            for v in vals_list
+            if v["origin"] in RULE_ORIGINS and v["points"] > 0 and v.get("place_id")
+        ]
+        if not granted:
+            return []
+        # sudo: the granter may not read every place; parent paths were prefetched
+        places = self.env["credit.place"].browse({v["place_id"] for v in granted}).sudo()
+        paths = {place.id: place.parent_path for place in places}
+        # sudo: budgets bind every granter, whether or not they may read them
+        return self.env["credit.budget"].sudo()._check_lines(granted, paths)
 
     # ------------------------------------------------------------- expiry
     @api.model

@@ -36,7 +36,7 @@ ALLOWED_PARENTS = {
 class CreditPlace(models.Model):
     _name = "credit.place"
     _description = "Credit Place"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _parent_store = True
     _order = "complete_name"
     _rec_name = "complete_name"
@@ -191,6 +191,24 @@ class CreditPlace(models.Model):
         ],
         help="Receives the council re-check, objections and escalated claims as activities.",
     )
+    # Points liability (meaningful on communities only)
+    point_value = fields.Float(
+        digits=(16, 4),
+        tracking=True,
+        help="What one point is worth in the company currency (e.g. 0.10), to value "
+        "the points residents hold against the merchants' pledges.",
+    )
+    finance_user_id = fields.Many2one(
+        "res.users",
+        string="Finance Officer",
+        tracking=True,
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("community_credit.group_credit_finance").ids)
+        ],
+        help="Is told (an activity) when the pledges no longer cover the points liability; "
+        "the council secretary otherwise.",
+    )
+    budget_count = fields.Integer(compute="_compute_budget_count")
 
     _sql_constraints = [
         (
@@ -243,6 +261,18 @@ class CreditPlace(models.Model):
                 if sub.parent_path.startswith(place.parent_path or "/")
             )
 
+    def _compute_budget_count(self):
+        if not self.env["credit.budget"].has_access("read"):
+            self.budget_count = 0
+            return
+        counts = dict(
+            self.env["credit.budget"]._read_group(
+                [("place_id", "in", self.ids)], ["place_id"], ["__count"]
+            )
+        )
+        for place in self:
+            place.budget_count = counts.get(place, 0)
+
     @api.constrains("parent_id")
     def _check_parent(self):
         if self._has_cycle():
@@ -270,6 +300,14 @@ class CreditPlace(models.Model):
             domain=[("credit_place_id", "child_of", self.id)],
             context={"default_credit_place_id": self.id},
         )
+        return action
+
+    def action_view_budgets(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_budget_action"
+        )
+        action.update(domain=[("place_id", "=", self.id)], context={"default_place_id": self.id})
         return action
 
     def _is_within(self, places):

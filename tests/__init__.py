@@ -22,3 +22,5 @@ from . import test_portal_tours
 from . import test_portal_concurrency
 from . import test_fuzz
 from . import test_faults
+from . import test_budget_liability
+from . import test_budget_concurrency

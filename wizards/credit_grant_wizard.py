@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class CreditGrantWizard(models.TransientModel):
@@ -22,6 +22,11 @@ class CreditGrantWizard(models.TransientModel):
     subject_count = fields.Integer(compute="_compute_subject_count")
     description = fields.Text(string="Reason", required=True)
     attachment_ids = fields.Many2many("ir.attachment", string="Evidence")
+    budget_approved = fields.Boolean(
+        string="Approve Past Budget",
+        help="Council only: grant even if the points exceed a place's budget for the "
+        "period. The overrun is recorded with your name and the reason.",
+    )
 
     @api.depends("partner_ids")
     def _compute_subject_count(self):
@@ -45,7 +50,14 @@ class CreditGrantWizard(models.TransientModel):
             raise UserError(self.env._("Choose at least one subject to grant the points to."))
         if not (self.description or "").strip():
             raise UserError(self.env._("Say why the points are granted."))
-        lines = self.env["credit.ledger.line"]._post(
+        Ledger = self.env["credit.ledger.line"]
+        if self.budget_approved:
+            if not self.env.user.has_group("community_credit.group_credit_manager"):
+                raise AccessError(self.env._("Only the council can approve grants past a budget."))
+            Ledger = Ledger.with_context(
+                credit_budget_approved=True, credit_budget_reason=self.description.strip()
+            )
+        lines = Ledger._post(
             [
                 {
                     "partner_id": partner.id,
