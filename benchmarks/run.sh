@@ -19,6 +19,7 @@
 #   BENCH=settlement bash benchmarks/run.sh  # 70 merchants, 30,000 vouchers (bench_settlement.py)
 #   BENCH=commitments bash benchmarks/run.sh # year-end evaluation of 350,000 commitments (bench_commitments.py)
 #   REUSE=1 BENCH=index bash benchmarks/run.sh # index, boards, passbook on the ledger data (bench_index.py)
+#   BENCH=load bash benchmarks/run.sh       # 50 residents on a 4-worker Odoo for 2 minutes (bench_load.py)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -43,7 +44,8 @@ case "$BENCH" in
     settlement) DB="${BENCH_DB:-community_credit_bench_settlement}" ;;
     commitments) DB="${BENCH_DB:-community_credit_bench_commitments}" ;;
     index) DB="${BENCH_DB:-community_credit_bench}" ;;
-    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments' or 'index', not '$BENCH'." ;;
+    load) DB="${BENCH_DB:-community_credit_bench_load}" ;;
+    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments', 'index' or 'load', not '$BENCH'." ;;
 esac
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")
