@@ -114,9 +114,7 @@ class CreditLedgerLine(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     is_deduction = fields.Boolean(readonly=True)
     # from the notice, never stored on the line (lines are append-only)
-    notice_id = fields.Many2one(
-        "credit.notice", compute="_compute_notice", compute_sudo=True, string="Notice"
-    )
+    notice_id = fields.Many2one("credit.notice", compute="_compute_notice", compute_sudo=True)
     notice_state = fields.Selection(
         [
             ("pending", "Notice to send"),

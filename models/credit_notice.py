@@ -53,7 +53,6 @@ class CreditNotice(models.Model):
     rule_id = fields.Many2one("credit.rule", readonly=True)
     decided_by_id = fields.Many2one(
         "res.users",
-        string="Decided By",
         readonly=True,
         help="Who granted the deduction or rejected the claim.",
     )
@@ -322,7 +321,7 @@ class CreditNotice(models.Model):
                             message_type="comment",
                             subtype_xmlid="mail.mt_comment",
                         )
-            except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+            except (UserError, ValueError) as exc:  # recorded; the daily action retries
                 _logger.warning("Credit notice %s could not be sent: %s", notice.id, exc)
                 sending.write(
                     {

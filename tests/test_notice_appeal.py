@@ -7,23 +7,12 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import DAY, MANAGER
+from .common import DAY, MANAGER, age_notices
 from .common_claim import TODAY, ClaimCase
 from .common_portal import PNG, PortalCase
 
 # the notices of these tests are sent on TODAY (2025-03-13): 15 days to appeal
 DEADLINE = date(2025, 3, 28)
-
-
-def age_notices(env, notices, days):
-    """Move notices `days` into the past, as if they had been sent earlier."""
-    env.flush_all()
-    env.cr.execute(
-        "UPDATE credit_notice SET sent_date = sent_date - make_interval(days => %s), "
-        "appeal_deadline = appeal_deadline - %s WHERE id = ANY(%s)",
-        [days, days, notices.ids],
-    )
-    env.invalidate_all()
 
 
 @tagged("post_install", "-at_install")
