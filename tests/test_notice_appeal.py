@@ -342,6 +342,42 @@ class TestNoticeAppeal(ClaimCase):
         with self.assertRaises(UserError):
             notice.with_user(self.user_manager).write({"reason": "Something else"})
 
+    def test_refusals_around_appeals(self):
+        _line, notice = self.deduct()
+        resident = self.Appeal.with_user(self.user_resident)
+        with self.assertRaisesRegex(UserError, "starts under review"):
+            resident.create({"notice_id": notice.id, "reason": "x", "state": "upheld"})
+        appeal = self.appeal(notice)
+        # nobody but an unconcerned council member writes the council's reason
+        for user in (self.user_resident, self.user_grid):
+            with self.assertRaises(AccessError):
+                appeal.with_user(user).write({"decision_reason": "Upheld by me"})
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            appeal.with_user(self.user_manager).write({"reason": "Another reason"})
+        with self.assertRaises(UserError):
+            appeal.with_user(self.user_manager).unlink()
+        # a grid worker of another estate cannot write an appeal down for 张三
+        grid_b = new_test_user(self.env, "t_grid_b", groups="base.group_user,"
+                               "community_credit.group_credit_grid_worker")  # fmt: skip
+        grid_b.credit_place_ids = self.estate_b
+        _line, a2 = self.deduct(self.res_a2, key="n-a2")
+        with self.assertRaises(AccessError):
+            a2.with_user(grid_b).action_appeal("For him")
+        self.assertFalse(a2.appeal_ids)
+        # a notice not yet sent cannot be appealed
+        partner = self.env["res.partner"].create(
+            {
+                "name": "刘八",
+                "credit_role_ids": [
+                    Command.set(self.env.ref("community_credit.role_resident").ids)
+                ],
+                "credit_place_id": self.building_a1.id,
+            }
+        )
+        _line, unsent = self.deduct(partner, key="n-liu")
+        with self.assertRaisesRegex(UserError, "not been sent yet"):
+            unsent.with_user(self.user_grid).action_appeal("He says no")
+
     def test_black_board_lists_final_deductions_only(self):
         self.community.board_black = True
         self.deduct(self.res_a1, key="n-a1")
@@ -431,6 +467,18 @@ class TestPortalNotices(PortalCase):
         token = self.csrf("/my/credit/declare")
         refused = self.url_open(self.appeal_url(), data={"csrf_token": token, "reason": "Mine"})
         self.assertIn("not one of yours", refused.text)
+        self.assertFalse(self.notice.appeal_ids)
+
+    def test_window_over_shows_no_form(self):
+        age_notices(self.env, self.notice, 16)
+        self.authenticate("t_resident", "t_resident")
+        page = self.url_open("/my/credit/notices").text
+        self.assertIn("The time to appeal ended on", page)
+        self.assertNotIn(self.appeal_url(), page)
+        token = self.csrf("/my/credit/declare")
+        late = self.url_open(self.appeal_url(), data={"csrf_token": token, "reason": "Late"})
+        self.assertIn("The time to appeal ended on", late.text)
+        self.assertIn("o_credit_error", late.text)
         self.assertFalse(self.notice.appeal_ids)
 
     def test_routes_need_login(self):
