@@ -200,6 +200,65 @@ class CreditResidentPortal(CustomerPortal):
         )
         return request.render("community_credit.portal_credit_publications", values)
 
+    # ------------------------------------------------------------- notices
+    def _notice_values(self, **extra):
+        # record rules: the resident's own notices only
+        notices = request.env["credit.notice"].search(
+            [("state", "=", "sent")], order="sent_date desc, id desc", limit=50
+        )
+        # sudo: the names of the evidence of the resident's own notices, selected above
+        evidence = {notice.id: notice.sudo().attachment_ids for notice in notices}
+        return self._credit_values("credit_notices", notices=notices, evidence=evidence, **extra)
+
+    @http.route("/my/credit/notices", type="http", auth="user", methods=["GET"], website=True)
+    def credit_notices(self, **kwargs):
+        return request.render("community_credit.portal_credit_notices", self._notice_values())
+
+    @http.route(
+        "/my/credit/notices/<int:notice_id>/appeal",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_notice_appeal(self, notice_id, reason=None, **kwargs):
+        notice = request.env["credit.notice"].search(
+            [("id", "=", notice_id), ("partner_id", "=", request.env.user.partner_id.id)], limit=1
+        )
+        try:
+            if not notice:
+                raise UserError(request.env._("This notice is not one of yours."))
+            notice.action_appeal(reason, self._credit_files())
+        except UserError as exc:
+            values = self._notice_values(
+                error=_error_text(exc), reason=reason, error_notice_id=notice_id
+            )
+            return request.render("community_credit.portal_credit_notices", values)
+        values = self._notice_values(
+            message=request.env._(
+                "Thank you: the council will look into your appeal and tell you its decision."
+            )
+        )
+        return request.render("community_credit.portal_credit_notices", values)
+
+    @http.route(
+        "/my/credit/notices/<int:notice_id>/evidence/<int:attachment_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+    )
+    def credit_notice_evidence(self, notice_id, attachment_id, **kwargs):
+        notice = request.env["credit.notice"].search(
+            [("id", "=", notice_id), ("partner_id", "=", request.env.user.partner_id.id)], limit=1
+        )
+        attachment = notice.attachment_ids.filtered(lambda a: a.id == attachment_id)
+        if not attachment:
+            return request.redirect("/my/credit/notices")
+        # sudo: the evidence of the resident's own notice, selected just above
+        stream = request.env["ir.binary"]._get_stream_from(attachment.sudo())
+        return stream.get_response()
+
     # -------------------------------------------------------------- events
     def _event_values(self, **extra):
         partner = request.env.user.partner_id

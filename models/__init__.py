@@ -36,3 +36,5 @@ from . import credit_budget
 from . import credit_budget_overrun
 from . import credit_liability
 from . import credit_index
+from . import credit_notice
+from . import credit_appeal

@@ -199,7 +199,12 @@ class CreditBoard(models.Model):
         self.env["credit.ledger.line"].flush_model()
         if self.kind == "black":
             amount = SQL("-SUM(l.points)")
-            condition = SQL("l.points < 0 AND l.origin = ANY(%s)", EARNING_ORIGINS)
+            # only final deductions: notice sent, appeal window over, no appeal open or upheld
+            condition = SQL(
+                "l.points < 0 AND l.origin = ANY(%s) AND %s",
+                EARNING_ORIGINS,
+                self.env["credit.notice"]._sql_deduction_final("l"),
+            )
         else:
             amount = SQL("SUM(l.points)")
             condition = SQL("l.points > 0 AND l.origin = ANY(%s)", EARNING_ORIGINS)

@@ -819,6 +819,8 @@ class CreditClaim(models.Model):
         claims.write({"state": "rejected", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         claims._log(self.env._("Rejected: %(reason)s", reason=reason))
+        # sudo: each subject is told, with the reason and how to appeal
+        self.env["credit.notice"].sudo()._create_for_claims(claims)
         claims._notify_people(
             lambda c: self.env._(
                 "Your claim %(claim)s was rejected: %(reason)s", claim=c.name, reason=reason

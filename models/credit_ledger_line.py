@@ -113,6 +113,28 @@ class CreditLedgerLine(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     is_deduction = fields.Boolean(readonly=True)
+    # from the notice, never stored on the line (lines are append-only)
+    notice_id = fields.Many2one("credit.notice", compute="_compute_notice", compute_sudo=True)
+    notice_state = fields.Selection(
+        [
+            ("pending", "Notice to send"),
+            ("failed", "Notice failed"),
+            ("appeal", "Appeal window open"),
+            ("appealed", "Under appeal"),
+            ("final", "Final"),
+        ],
+        compute="_compute_notice",
+        compute_sudo=True,
+        help="A deduction is not final until its notice is sent and the appeal window "
+        "is over with no appeal open or upheld.",
+    )
+    deduction_final = fields.Boolean(
+        compute="_compute_notice",
+        compute_sudo=True,
+        search="_search_deduction_final",
+        help="A deduction whose notice was sent and whose appeal window is over, with "
+        "no appeal open or upheld.",
+    )
 
     _sql_constraints = [
         ("idempotency_key_uniq", "unique(idempotency_key)", "This grant has already been posted."),
@@ -134,6 +156,33 @@ class CreditLedgerLine(models.Model):
         for line in self:
             what = line.rule_id.name or dict(ORIGINS).get(line.origin, "")
             line.display_name = f"{line.partner_id.name}: {line.points:+d} ({what})"
+
+    @api.depends_context("uid")
+    def _compute_notice(self):
+        notices = self.env["credit.notice"].search([("ledger_line_id", "in", self.ids)])
+        by_line = {notice.ledger_line_id.id: notice for notice in notices}
+        for line in self:
+            notice = by_line.get(line.id, notices.browse())
+            line.notice_id = notice
+            line.deduction_final = notice.is_final
+            if not notice:
+                line.notice_state = False
+            elif notice.state != "sent":
+                line.notice_state = notice.state
+            elif notice.is_final:
+                line.notice_state = "final"
+            elif notice.appeal_state == "open":
+                line.notice_state = "appealed"
+            else:
+                line.notice_state = "appeal"
+
+    def _search_deduction_final(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on final deductions."))
+        final = self.env["credit.notice"].sudo()._search([("is_final", "=", True)])
+        if (operator == "=") == value:
+            return [("id", "in", final.subselect("ledger_line_id"))]
+        return [("id", "not in", final.subselect("ledger_line_id"))]
 
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
@@ -359,6 +408,15 @@ class CreditLedgerLine(models.Model):
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
         self._link_evidence(created, new_vals)
         self.env["credit.budget"]._record_overruns(overruns, created)
+        # every deduction under a rule is told to its subject, in this transaction
+        deductions = [
+            line.id
+            for line, vals in zip(created, new_vals, strict=True)
+            if vals["points"] < 0 and vals["origin"] in RULE_ORIGINS
+        ]
+        if deductions:
+            # sudo: the notice is the subject's, whoever posted the deduction
+            self.env["credit.notice"].sudo()._create_for_lines(self.browse(deductions))
         reversed_lines = self.browse([v["reversal_of_id"] for v in new_vals if v["reversal_of_id"]])
         if reversed_lines:
             reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})

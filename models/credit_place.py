@@ -182,6 +182,12 @@ class CreditPlace(models.Model):
         tracking=True,
         help="Points a subject must have lost in the period to appear on the black board.",
     )
+    appeal_days = fields.Integer(
+        string="Appeal Window (days)",
+        default=15,
+        tracking=True,
+        help="Days a subject has, from the notice of a deduction or rejection, to appeal.",
+    )
     claim_council_user_id = fields.Many2one(
         "res.users",
         string="Council Secretary",
@@ -211,6 +217,11 @@ class CreditPlace(models.Model):
     budget_count = fields.Integer(compute="_compute_budget_count")
 
     _sql_constraints = [
+        (
+            "appeal_days_positive",
+            "CHECK(appeal_days > 0)",
+            "Subjects must have at least one day to appeal.",
+        ),
         (
             "code_company_uniq",
             "unique(code, company_id)",

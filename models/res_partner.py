@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
 
+from .credit_notice import PREFERRED_CHANNELS
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -43,6 +45,13 @@ class ResPartner(models.Model):
         copy=False,
         help="Identity card number, used to find the same person twice. "
         "Only credit managers can see it.",
+    )
+    credit_notice_channel = fields.Selection(
+        PREFERRED_CHANNELS,
+        string="Notices By",
+        default="portal",
+        help="How the subject is told of deductions and rejected claims: portal, "
+        "e-mail, or SMS where Odoo's SMS app is installed (otherwise e-mail, then portal).",
     )
     credit_balance = fields.Integer(
         string="Credit Points",

@@ -24,3 +24,5 @@ from . import test_fuzz
 from . import test_faults
 from . import test_budget_liability
 from . import test_budget_concurrency
+from . import test_notice_appeal
+from . import test_notice_concurrency

@@ -22,6 +22,18 @@ RESIDENT = "base.group_portal,community_credit.group_credit_resident"
 DAY = date(2025, 3, 12)  # a Wednesday
 
 
+def age_notices(env, notices, days):
+    """Move notices `days` into the past, as if they had been sent earlier (a
+    deduction is final once its notice is sent and the appeal window is over)."""
+    env.flush_all()
+    env.cr.execute(
+        "UPDATE credit_notice SET sent_date = sent_date - make_interval(days => %s), "
+        "appeal_deadline = appeal_deadline - %s WHERE id = ANY(%s)",
+        [days, days, notices.ids],
+    )
+    env.invalidate_all()
+
+
 class CreditCase(TransactionCase):
     """A test community (two estates, a building in each), a community that never
     deducts, a rule book, residents in a household, and one user per group."""

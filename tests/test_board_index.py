@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import DAY, CreditCase
+from .common import DAY, CreditCase, age_notices
 
 
 @tagged("post_install", "-at_install")
@@ -66,6 +66,8 @@ class TestBoardsAndIndex(CreditCase):
         self.community.board_black = True
         board = self.board(self.community, kind="black")
         self.assertEqual(board.min_points, 5)
+        # only final deductions are listed: the appeal window of the notice is over
+        age_notices(self.env, self.env["credit.notice"].search([]), 16)
         board.action_generate()
         self.assertEqual(
             [(ln.name_shown, ln.points) for ln in board.line_ids], [("张*", 10)], "lost 10"
