@@ -41,6 +41,8 @@
         "views/credit_settlement_views.xml",
         "views/credit_commitment_views.xml",
         "views/credit_board_views.xml",
+        "views/credit_repair_views.xml",
+        "views/credit_board_view_views.xml",
         "views/portal_templates.xml",
         "views/portal_resident_templates.xml",
         "wizards/credit_grant_wizard_views.xml",

@@ -33,3 +33,5 @@ from . import credit_commitment_unit_score
 from . import credit_xlsx
 from . import credit_board
 from . import credit_index
+from . import credit_repair
+from . import credit_board_view
