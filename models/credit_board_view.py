@@ -25,6 +25,7 @@ class CreditBoardView(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
 
     def write(self, vals):  # pylint: disable=method-required-super
+        self.check_access("write")
         raise UserError(self.env._("The board view log cannot be changed."))
 
     @api.ondelete(at_uninstall=False)
