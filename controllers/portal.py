@@ -4,6 +4,8 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from ..models.credit_repair import format_hours
+
 
 class CreditMerchantPortal(CustomerPortal):
     """The merchant's page: vouchers of their shop's rewards to hand over, and a
@@ -210,10 +212,11 @@ class CreditHomePortal(CustomerPortal):
         except UserError as exc:  # AccessError too: a clear message, no traceback
             values = self._credit_home_values(error=exc.args[0])
         else:
+            hours = format_hours(repair.hours_required)
             message = request.env._(
                 "Thank you. Do %(hours)s hours of volunteer service by %(deadline)s and "
                 "the %(points)s points come back.",
-                hours=f"{repair.hours_required:g}",
+                hours=hours,
                 deadline=repair.deadline,
                 points=repair.points,
             )

@@ -200,7 +200,7 @@ class CreditRepair(models.Model):
 
     @api.model
     def _portal_offers(self, lines):
-        """{line id: (hours, deadline)} for the lines of `lines` that can still be
+        """{line id: button label} for the lines of `lines` that can still be
         earned back, for the resident's history."""
         # sudo: policy and rule fields of the resident's own lines
         lines = lines.sudo().filtered(lambda ln: ln.points < 0 and ln.state == "posted")
@@ -208,9 +208,10 @@ class CreditRepair(models.Model):
             return {}
         asked = set(self.sudo().search([("ledger_line_id", "in", lines.ids)]).ledger_line_id.ids)
         return {
-            line.id: (
-                format_hours(line.community_id.repair_hours),
-                line.date + timedelta(days=line.community_id.repair_days),
+            line.id: self.env._(
+                "Earn it back (%(hours)s hours of service by %(deadline)s)",
+                hours=format_hours(line.community_id.repair_hours),
+                deadline=line.date + timedelta(days=line.community_id.repair_days),
             )
             for line in lines
             if line.id not in asked and not self._repair_refusal(line)

@@ -429,7 +429,9 @@ class TestRepairPrivacyPortal(RepairCase, HttpCase):
             f"/my/credit/repair/{self.line.id}", data={"csrf_token": self.csrf()}
         ).text
         self.assertIn("Do 4 hours of volunteer service", page)
-        self.assertIn("0 / 4 hours of volunteer service", page)
+        self.assertIn("Hours of volunteer service</span>:", page)
+        self.assertIn("0 / 4", page)
+        self.assertIn("being earned back", page)
         repair = self.Repair.sudo().search([("ledger_line_id", "=", self.line.id)])
         self.assertEqual(repair.state, "open")
         self.assertNotIn("Earn it back", page)
