@@ -95,8 +95,9 @@ class TestCreditRepair(RepairCase):
         self.assertEqual(self.balance(self.res_a1), -10, "asking restores nothing yet")
         # the grid worker of estate A may ask for a resident of estate A
         line_a2 = self.deduct(self.res_a2, "r-ask-a2")
-        repair_a2 = self.Repair.with_user(self.user_grid).request_repair(line_a2.id)
-        self.assertEqual(repair_a2.partner_id, self.res_a2)
+        line_a2.with_user(self.user_grid).action_request_repair()  # the Earn Back button
+        self.assertEqual(line_a2.repair_ids.requested_by_id, self.user_grid)
+        self.assertEqual(line_a2.repair_ids.deadline, DEADLINE)
 
     def test_refusals(self):
         line = self.deduct(self.res_a1, "r-ref")
