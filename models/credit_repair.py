@@ -221,15 +221,20 @@ class CreditRepair(models.Model):
     def _check_done(self):
         """Reverse the deductions of the open repairs of self whose hours are
         reached; cancel those whose deduction was reversed some other way. Locks
-        the repairs first, so two services recorded at once repair once."""
+        the repairs first, so two services recorded at once repair once, and
+        both count."""
         repairs = self.filtered(lambda r: r.state == "open")
         if not repairs:
             return self.browse()
         self.flush_model()
+        # lock the repairs, and mark them touched: a concurrent transaction that
+        # counted hours on an older snapshot then fails to serialise on this row
+        # and is retried with the hours committed here
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM credit_repair WHERE id = ANY(%s) AND state = 'open' "
-                "ORDER BY id FOR UPDATE",
+                "UPDATE credit_repair SET write_date = %s WHERE id = ANY(%s) AND state = 'open' "
+                "RETURNING id",
+                self.env.cr.now(),
                 repairs.ids,
             )
         )

@@ -21,3 +21,4 @@ from . import test_portal_resident
 from . import test_portal_tours
 from . import test_portal_concurrency
 from . import test_repair_privacy
+from . import test_repair_concurrency
