@@ -47,6 +47,8 @@
         "views/credit_board_views.xml",
         "views/credit_budget_views.xml",
         "views/credit_liability_views.xml",
+        "views/credit_repair_views.xml",
+        "views/credit_board_view_views.xml",
         "views/portal_templates.xml",
         "views/portal_resident_templates.xml",
         "wizards/credit_grant_wizard_views.xml",

@@ -4,6 +4,8 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from ..models.credit_repair import format_hours
+
 # ids in routes are declared <int(min=1, max=2147483647):…>: larger ones find no page
 PG_INT_MAX = 2**31 - 1
 
@@ -182,7 +184,8 @@ class CreditBoardPortal(CustomerPortal):
     def credit_boards(self, **kwargs):
         values = self._prepare_portal_layout_values()
         # record rules: published boards of the places the resident lives in
-        boards = request.env["credit.board"].search([("state", "=", "published")], limit=24)
+        boards = request.env["credit.board"]._portal_boards(limit=24)
+        request.env["credit.board.view"]._log(boards, "portal", ip=request.httprequest.remote_addr)
         values.update(page_name="credit_boards", boards=boards)
         return request.render("community_credit.portal_my_boards", values)
 
@@ -201,16 +204,55 @@ class CreditHomePortal(CustomerPortal):
     """My credit: balance, level, this month's and year's points, the history
     with reasons, and the way to the resident's other credit pages."""
 
-    @http.route("/my/credit", type="http", auth="user", methods=["GET"], website=True)
-    def credit_home(self, **kwargs):
+    def _credit_home_values(self, **extra):
         partner = request.env.user.partner_id
+        # record rules: the resident's own lines and repairs only
+        lines = request.env["credit.ledger.line"].search(
+            [("partner_id", "=", partner.id)], limit=50
+        )
+        Repair = request.env["credit.repair"]
         values = self._prepare_portal_layout_values()
         values.update(
             page_name="credit_home",
             partner=partner,
-            # record rules: the resident's own lines only
-            lines=request.env["credit.ledger.line"].search(
-                [("partner_id", "=", partner.id)], limit=50
+            lines=lines,
+            repairs=Repair.search(
+                [("partner_id", "=", partner.id)], order="state, deadline desc", limit=20
             ),
+            repair_offers=Repair._portal_offers(lines),
         )
+        values.update(extra)
+        return values
+
+    @http.route("/my/credit", type="http", auth="user", methods=["GET"], website=True)
+    def credit_home(self, **kwargs):
+        return request.render("community_credit.portal_my_credit", self._credit_home_values())
+
+    @http.route(
+        "/my/credit/repair/<int:line_id>",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def credit_repair_request(self, line_id, **kwargs):
+        try:
+            repair = request.env["credit.repair"].request_repair(line_id)
+        except UserError as exc:  # AccessError too: a clear message, no traceback
+            values = self._credit_home_values(error=exc.args[0])
+        else:
+            hours = format_hours(repair.hours_required)
+            message = request.env._(
+                "Thank you. Do %(hours)s hours of volunteer service by %(deadline)s and "
+                "the %(points)s points come back.",
+                hours=hours,
+                deadline=repair.deadline,
+                points=repair.points,
+            )
+            if repair.state == "repaired":
+                message = request.env._(
+                    "Your volunteer service has already earned back these %(points)s points.",
+                    points=repair.points,
+                )
+            values = self._credit_home_values(message=message)
         return request.render("community_credit.portal_my_credit", values)

@@ -38,3 +38,5 @@ from . import credit_liability
 from . import credit_index
 from . import credit_notice
 from . import credit_appeal
+from . import credit_repair
+from . import credit_board_view

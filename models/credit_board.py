@@ -2,11 +2,12 @@
 ledger, reviewed and published by the council, kept as they were published."""
 
 import io
+from datetime import timedelta
 
 import xlsxwriter
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .credit_ledger_line import RULE_ORIGINS
@@ -57,7 +58,12 @@ class CreditBoard(models.Model):
     )
     mask_names = fields.Boolean(help="Names shown as 张*三.")
     state = fields.Selection(
-        [("draft", "Draft"), ("published", "Published"), ("withdrawn", "Withdrawn")],
+        [
+            ("draft", "Draft"),
+            ("published", "Published"),
+            ("expired", "Expired"),
+            ("withdrawn", "Withdrawn"),
+        ],
         default="draft",
         required=True,
         tracking=True,
@@ -65,6 +71,14 @@ class CreditBoard(models.Model):
     )
     published_on = fields.Datetime(readonly=True)
     published_by_id = fields.Many2one("res.users", readonly=True)
+    public_until = fields.Date(
+        string="Shown to Residents Until",
+        readonly=True,
+        index="btree_not_null",
+        help="Black boards: the last day residents see the board (set at publication from "
+        "the community's policy); it then expires and stays on record for the council.",
+    )
+    view_count = fields.Integer(compute="_compute_view_count", string="Views")
     withdraw_reason = fields.Text(readonly=True)
     line_ids = fields.One2many("credit.board.line", "board_id", string="Listed")
     line_count = fields.Integer(compute="_compute_line_count")
@@ -95,6 +109,30 @@ class CreditBoard(models.Model):
         for board in self:
             board.line_count = len(board.line_ids)
 
+    def _compute_view_count(self):
+        counts = {}
+        if self.env.user.has_group(MANAGER):
+            counts = dict(
+                self.env["credit.board.view"]._read_group(
+                    [("board_id", "in", self.ids)], ["board_id"], ["__count"]
+                )
+            )
+        for board in self:
+            board.view_count = counts.get(board, 0)
+
+    @api.constrains("kind", "mask_names", "place_id")
+    def _check_black_masked(self):
+        for board in self.filtered(lambda b: b.kind == "black" and not b.mask_names):
+            if not board.place_id.community_id.board_black_unmask:
+                raise ValidationError(
+                    self.env._(
+                        "Black boards of %(community)s always show names as 张*三: tick "
+                        "'Mask Names', or let the community publish full names on black "
+                        "boards (Boards policy).",
+                        community=board.place_id.community_id.display_name,
+                    )
+                )
+
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
@@ -109,7 +147,11 @@ class CreditBoard(models.Model):
                 "min_points",
                 community.board_black_min_points if kind == "black" else community.board_min_points,
             )
-            vals.setdefault("mask_names", community.board_mask_names)
+            vals.setdefault(
+                "mask_names",
+                # black boards are masked unless the community explicitly unmasks them
+                not community.board_black_unmask if kind == "black" else community.board_mask_names,
+            )
             self._normalise_period(vals)
         boards = super().create(vals_list)
         boards._check_black_allowed()
@@ -260,6 +302,7 @@ class CreditBoard(models.Model):
                     "state": "published",
                     "published_on": fields.Datetime.now(),
                     "published_by_id": self.env.uid,
+                    "public_until": board._public_until(fields.Date.context_today(self)),
                 }
             )
             board._message_log(
@@ -285,6 +328,59 @@ class CreditBoard(models.Model):
                 )
         return True
 
+    def _public_until(self, published):
+        """The last day residents see a board published on `published`: black
+        boards expire after the community's days (0: never); others never do."""
+        self.ensure_one()
+        days = self.place_id.community_id.board_black_expiry_days
+        if self.kind != "black" or not days:
+            return False
+        return published + timedelta(days=days)
+
+    @api.model
+    def _portal_boards(self, limit=24):
+        """The boards a resident sees now: published (record rules: of their
+        place) and not past their public days, even before the daily expiry."""
+        today = fields.Date.context_today(self)
+        return self.search(
+            [
+                ("state", "=", "published"),
+                "|",
+                ("public_until", "=", False),
+                ("public_until", ">=", today),
+            ],
+            limit=limit,
+        )
+
+    @api.model
+    def _cron_expire_boards(self):
+        """Daily: black boards past their public days leave the residents' pages
+        (state expired); the council keeps them."""
+        today = fields.Date.context_today(self)
+        boards = self.sudo().search(
+            [("state", "=", "published"), ("public_until", "<", today)]
+        )  # sudo: the cron expires the boards of every company
+        boards.with_context(credit_board_publishing=True).write({"state": "expired"})
+        for board in boards:
+            board._message_log(
+                body=html_text(
+                    self.env._(
+                        "No longer shown to residents since %(date)s; kept on record.",
+                        date=board.public_until + timedelta(days=1),
+                    )
+                )
+            )
+
+    def action_view_log(self):
+        """Who viewed this board (查看记录): the council only."""
+        self.ensure_one()
+        self._check_council()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "community_credit.credit_board_view_action"
+        )
+        action["domain"] = [("board_id", "=", self.id)]
+        return action
+
     def action_withdraw(self, reason=None):
         self._check_council()
         for board in self:
@@ -308,6 +404,8 @@ class CreditBoard(models.Model):
     def action_export_xlsx(self):
         """The board as published (or drafted), one row per listed subject."""
         self.ensure_one()
+        if self.kind == "black":
+            self.env["credit.board.view"]._log(self, "backend")
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, {"in_memory": True})
         sheet = book.add_worksheet(self.env._("Board"))
@@ -347,6 +445,17 @@ class CreditBoardLine(models.Model):
     )
     state = fields.Selection(related="board_id.state")
     kind = fields.Selection(related="board_id.kind")
+
+    def _portal_name(self):
+        """The name residents see: always masked on a black board unless its
+        community publishes full names on black boards."""
+        self.ensure_one()
+        board = self.board_id
+        if board.kind == "black" and not (
+            board.mask_names or board.place_id.community_id.board_black_unmask
+        ):
+            return mask_name(self.name_shown)
+        return self.name_shown
 
     def write(self, vals):
         self.board_id._check_council()

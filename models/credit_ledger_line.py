@@ -32,6 +32,13 @@ LINE_DEFAULTS = {
     "reversal_of_id": False,
     "organisation_id": False,
 }
+# states of a credit repair (credit.repair), also shown on the deduction it repairs
+REPAIR_STATES = [
+    ("open", "Open"),
+    ("repaired", "Repaired"),
+    ("expired", "Expired"),
+    ("cancelled", "Cancelled"),
+]
 STAFF_GROUPS = (
     "community_credit.group_credit_grid_worker",
     "community_credit.group_credit_manager",
@@ -135,6 +142,17 @@ class CreditLedgerLine(models.Model):
         help="A deduction whose notice was sent and whose appeal window is over, with "
         "no appeal open or upheld.",
     )
+    # credit repair (信用修复): lines are append-only, so "repaired" is read from
+    # the repair, never written on the line
+    repair_ids = fields.One2many("credit.repair", "ledger_line_id", string="Credit Repair")
+    repair_state = fields.Selection(
+        REPAIR_STATES,
+        string="Repair",
+        compute="_compute_repair_state",
+        search="_search_repair_state",
+        compute_sudo=True,
+        help="Whether the subject is earning back this deduction, or has earned it back.",
+    )
 
     _sql_constraints = [
         ("idempotency_key_uniq", "unique(idempotency_key)", "This grant has already been posted."),
@@ -183,6 +201,25 @@ class CreditLedgerLine(models.Model):
         if (operator == "=") == value:
             return [("id", "in", final.subselect("ledger_line_id"))]
         return [("id", "not in", final.subselect("ledger_line_id"))]
+
+    @api.depends("repair_ids.state")
+    def _compute_repair_state(self):
+        for line in self:
+            line.repair_state = line.repair_ids[:1].state or False
+
+    def _search_repair_state(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(self.env._("Ledger lines cannot be searched by repair that way."))
+        values = [value] if operator in ("=", "!=") else list(value)
+        negative = operator in ("!=", "not in")
+        states = [v for v in values if v]
+        # sudo: the repair is read to filter lines the user may already read
+        query = self.env["credit.repair"].sudo()._search([("state", "in", states)])
+        domain = [("id", "in", query.subselect("ledger_line_id"))]
+        if len(states) != len(values):  # False: lines without any repair
+            every = self.env["credit.repair"].sudo()._search([])
+            domain = ["|", *domain, ("id", "not in", every.subselect("ledger_line_id"))]
+        return ["!", *domain] if negative else domain
 
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
@@ -233,6 +270,13 @@ class CreditLedgerLine(models.Model):
             "target": "new",
             "context": {"default_line_ids": self.ids},
         }
+
+    def action_request_repair(self):
+        """Earn back this deduction by volunteer service (信用修复), as the
+        community's policy allows; the checks are in credit.repair."""
+        self.ensure_one()
+        self.env["credit.repair"].request_repair(self.id)
+        return True
 
     def _check_manager(self):
         if not self.env.user.has_group("community_credit.group_credit_manager"):

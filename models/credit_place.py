@@ -188,6 +188,39 @@ class CreditPlace(models.Model):
         tracking=True,
         help="Days a subject has, from the notice of a deduction or rejection, to appeal.",
     )
+    board_black_expiry_days = fields.Integer(
+        string="Black Board Shown For (days)",
+        default=180,
+        tracking=True,
+        help="A published black board disappears from the residents' pages this many days "
+        "after it was published (it stays on record for the council). 0: never.",
+    )
+    board_black_unmask = fields.Boolean(
+        string="Full Names on Black Boards",
+        tracking=True,
+        help="Off by default: black boards always show names as 张*三, whatever the "
+        "names setting of the other boards. Tick only if the council has decided to "
+        "publish deductions with full names.",
+    )
+    # Credit repair policy (meaningful on communities only)
+    repair_enabled = fields.Boolean(
+        string="Credit Repair",
+        tracking=True,
+        help="A subject may earn back a deduction (信用修复) by volunteer service within a "
+        "period; the repaired deduction stays in the history, marked repaired.",
+    )
+    repair_hours = fields.Float(
+        string="Service Hours per Deduction",
+        default=4.0,
+        tracking=True,
+        help="Hours of volunteer service that earn back one deduction.",
+    )
+    repair_days = fields.Integer(
+        string="Repair Within (days)",
+        default=90,
+        tracking=True,
+        help="The service must be done within this many days after the deduction.",
+    )
     claim_council_user_id = fields.Many2one(
         "res.users",
         string="Council Secretary",
@@ -238,6 +271,12 @@ class CreditPlace(models.Model):
             "AND claim_escalation_days >= 0 AND claim_daily_limit >= 0 "
             "AND objection_daily_limit >= 0)",
             "Publication and review periods must last at least one day; limits cannot be negative.",
+        ),
+        (
+            "board_repair_positive",
+            "CHECK(board_black_expiry_days >= 0 AND repair_hours > 0 AND repair_days > 0)",
+            "Repair hours and days must be positive; a black board's display days cannot "
+            "be negative (0 means never expire).",
         ),
     ]
 

@@ -69,6 +69,13 @@ class CreditRule(models.Model):
         help="Group leaders or social organisations who may submit claims under this "
         "rule (and only this rule) for the subjects of its community.",
     )
+    repairable = fields.Boolean(
+        default=True,
+        tracking=True,
+        help="Deduction rules: the subject may earn back a deduction under this rule by "
+        "volunteer service, where the community allows credit repair. Untick for grave "
+        "deductions.",
+    )
     date_from = fields.Date(string="Valid From", tracking=True)
     date_to = fields.Date(string="Valid Until", tracking=True)
     community_id = fields.Many2one(

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CreditVolunteerService(models.Model):
@@ -31,3 +31,12 @@ class CreditVolunteerService(models.Model):
     team_id = fields.Many2one("credit.volunteer.team", readonly=True, index=True)
     community_id = fields.Many2one("credit.place", readonly=True, index=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        services = super().create(vals_list)
+        # service hours may complete a credit repair (信用修复) of the volunteer
+        self.env["credit.repair"]._check_partners(
+            services.filtered(lambda s: s.state == "done").partner_id
+        )
+        return services

@@ -26,3 +26,5 @@ from . import test_budget_liability
 from . import test_budget_concurrency
 from . import test_notice_appeal
 from . import test_notice_concurrency
+from . import test_repair_privacy
+from . import test_repair_concurrency
