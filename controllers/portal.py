@@ -6,8 +6,10 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_repair import format_hours
 
-# ids in routes are declared <int(min=1, max=2147483647):…>: larger ones find no page
 PG_INT_MAX = 2**31 - 1
+# the converter of record ids in routes: other numbers find no page (a negative id
+# or one beyond PostgreSQL's integer range would fail in SQL)
+RECORD_ID = f"int(min=1, max={PG_INT_MAX})"
 
 
 def record_id(value):
@@ -115,7 +117,7 @@ class CreditCommitmentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/commitments/<int(min=1, max=2147483647):commitment_id>",
+        f"/my/credit/commitments/<{RECORD_ID}:commitment_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -140,7 +142,7 @@ class CreditCommitmentPortal(CustomerPortal):
         return request.render("community_credit.portal_my_commitment", values)
 
     @http.route(
-        "/my/credit/commitments/sign/<int(min=1, max=2147483647):template_id>",
+        f"/my/credit/commitments/sign/<{RECORD_ID}:template_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -229,7 +231,7 @@ class CreditHomePortal(CustomerPortal):
         return request.render("community_credit.portal_my_credit", self._credit_home_values())
 
     @http.route(
-        "/my/credit/repair/<int:line_id>",
+        f"/my/credit/repair/<{RECORD_ID}:line_id>",
         type="http",
         auth="user",
         methods=["POST"],

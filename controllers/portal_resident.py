@@ -8,7 +8,7 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_claim import MAX_EVIDENCE_BYTES, MAX_PORTAL_FILES
-from .portal import clean_text, record_id
+from .portal import RECORD_ID, clean_text, record_id
 
 
 def _error_text(exc):
@@ -117,7 +117,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/claims/<int(min=1, max=2147483647):claim_id>",
+        f"/my/credit/claims/<{RECORD_ID}:claim_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -133,7 +133,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/claims/<int(min=1, max=2147483647):claim_id>/resubmit",
+        f"/my/credit/claims/<{RECORD_ID}:claim_id>/resubmit",
         type="http",
         auth="user",
         methods=["POST"],
@@ -174,7 +174,7 @@ class CreditResidentPortal(CustomerPortal):
         )
 
     @http.route(
-        "/my/credit/publications/<int(min=1, max=2147483647):claim_id>/object",
+        f"/my/credit/publications/<{RECORD_ID}:claim_id>/object",
         type="http",
         auth="user",
         methods=["POST"],
@@ -215,7 +215,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.render("community_credit.portal_credit_notices", self._notice_values())
 
     @http.route(
-        "/my/credit/notices/<int:notice_id>/appeal",
+        f"/my/credit/notices/<{RECORD_ID}:notice_id>/appeal",
         type="http",
         auth="user",
         methods=["POST"],
@@ -228,7 +228,7 @@ class CreditResidentPortal(CustomerPortal):
         try:
             if not notice:
                 raise UserError(request.env._("This notice is not one of yours."))
-            notice.action_appeal(reason, self._credit_files())
+            notice.action_appeal(clean_text(reason), self._credit_files())
         except UserError as exc:
             values = self._notice_values(
                 error=_error_text(exc), reason=reason, error_notice_id=notice_id
@@ -242,7 +242,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.render("community_credit.portal_credit_notices", values)
 
     @http.route(
-        "/my/credit/notices/<int:notice_id>/evidence/<int:attachment_id>",
+        f"/my/credit/notices/<{RECORD_ID}:notice_id>/evidence/<{RECORD_ID}:attachment_id>",
         type="http",
         auth="user",
         methods=["GET"],
@@ -300,7 +300,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.render("community_credit.portal_credit_events", values)
 
     @http.route(
-        "/my/credit/events/<int(min=1, max=2147483647):event_id>/register",
+        f"/my/credit/events/<{RECORD_ID}:event_id>/register",
         type="http",
         auth="user",
         methods=["POST"],
@@ -317,7 +317,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.redirect("/my/credit/events?registered=1")
 
     @http.route(
-        "/my/credit/events/registration/<int(min=1, max=2147483647):registration_id>/cancel",
+        f"/my/credit/events/registration/<{RECORD_ID}:registration_id>/cancel",
         type="http",
         auth="user",
         methods=["POST"],
@@ -366,7 +366,7 @@ class CreditResidentPortal(CustomerPortal):
         return request.redirect(f"/my/credit/rewards/vouchers/{voucher.id}?redeemed=1")
 
     @http.route(
-        "/my/credit/rewards/vouchers/<int(min=1, max=2147483647):voucher_id>",
+        f"/my/credit/rewards/vouchers/<{RECORD_ID}:voucher_id>",
         type="http",
         auth="user",
         methods=["GET"],
