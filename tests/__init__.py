@@ -20,3 +20,4 @@ from . import test_portal_board
 from . import test_portal_resident
 from . import test_portal_tours
 from . import test_portal_concurrency
+from . import test_rule_version
