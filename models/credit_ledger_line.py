@@ -66,9 +66,7 @@ class CreditLedgerLine(models.Model):
     category_id = fields.Many2one("credit.rule.category", readonly=True)
     # the terms the line was posted under, set by the posting path (no index on
     # purpose: nothing searches lines by version, and every index costs each line)
-    rule_version_id = fields.Many2one(
-        "credit.rule.version", string="Rule Version", readonly=True, ondelete="restrict"
-    )
+    rule_version_id = fields.Many2one("credit.rule.version", readonly=True, ondelete="restrict")
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     date = fields.Date(required=True, index=True, readonly=True)
     origin = fields.Selection(ORIGINS, required=True, readonly=True)

@@ -11,6 +11,6 @@ class CreditRuleSimulationLine(models.TransientModel):
     )
     partner_id = fields.Many2one("res.partner", string="Subject", readonly=True)
     line_count = fields.Integer(string="Ledger Lines", readonly=True)
-    actual_points = fields.Integer(string="Actual Points", readonly=True)
-    simulated_points = fields.Integer(string="Simulated Points", readonly=True)
+    actual_points = fields.Integer(readonly=True)
+    simulated_points = fields.Integer(readonly=True)
     difference = fields.Integer(readonly=True)

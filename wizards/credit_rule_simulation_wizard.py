@@ -80,8 +80,8 @@ class CreditRuleSimulationWizard(models.TransientModel):
     line_ids = fields.One2many("credit.rule.simulation.line", "wizard_id", string="Subjects")
     subject_count = fields.Integer(string="Subjects", readonly=True)
     affected_count = fields.Integer(string="Subjects Affected", readonly=True)
-    actual_total = fields.Integer(string="Actual Total", readonly=True)
-    simulated_total = fields.Integer(string="Simulated Total", readonly=True)
+    actual_total = fields.Integer(readonly=True)
+    simulated_total = fields.Integer(readonly=True)
     difference = fields.Integer(readonly=True)
 
     @api.depends("rule_id")
