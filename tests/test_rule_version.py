@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.modules.migration import load_script
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools.misc import file_path
 
 from .common import DAY, CreditCase
@@ -301,6 +301,42 @@ class TestRuleSimulation(CreditCase):
             },
         )
         self.assertEqual((wizard.actual_total, wizard.simulated_total), (18, 18))
+
+    def test_the_form_as_the_council_uses_it(self):
+        action = self.rule_help.with_user(self.user_manager).action_simulate_change()
+        Wizard = self.env["credit.rule.simulation.wizard"].with_user(self.user_manager)
+        form = Form(Wizard.with_context(**action["context"]))
+        self.assertEqual((form.points, form.cap_month), (3, 9))
+        form.period = "custom"
+        form.date_from = MARCH[0]
+        form.date_to = MARCH[1]
+        form.points = 2
+        form.cap_month = 0
+        wizard = form.save()
+        wizard.action_simulate()
+        # one help line of setUpClass: 3 points, 2 under the proposal
+        self.assertEqual(self.results(wizard), {self.res_a1: (1, 3, 2, -1)})
+
+    def test_queries_do_not_grow_with_the_lines(self):
+        wizard = self.wizard(points=3, cap_month=9, cap_week=6)
+        wizard.action_simulate()
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        wizard.action_simulate()
+        self.env.flush_all()
+        few = self.env.cr.sql_log_count - before
+        for n in range(20):  # four times as many lines, same subjects
+            self.post(
+                self.res_a2, self.rule_clean, f"more-{n}", day=MARCH[0] + timedelta(days=n % 28)
+            )
+        wizard.action_simulate()  # caches warm again after the postings
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        wizard.action_simulate()
+        self.env.flush_all()
+        self.assertEqual(self.env.cr.sql_log_count - before, few)
+        # a2: 25 March lines, 2 a week at most (6 // 3), 3 a month -> 9
+        self.assertEqual(self.results(wizard)[self.res_a2], (25, 50, 9, -41))
 
     def test_simulation_of_a_deduction(self):
         self.post(self.res_a1, self.rule_fight, "f1", day=DAY)
