@@ -281,12 +281,35 @@ class CreditRuleSimulationWizard(models.TransientModel):
         the proposed grants from their own start (a yearly cap remembers the
         year's earlier months). Nothing loops over ledger lines in Python."""
         self.ensure_one()
+        # whole lines a subject may get per cap period under the proposed terms
         allowed = {
-            period: (self[f"cap_{period}"] // abs(self.points) if self[f"cap_{period}"] else NO_CAP)
+            period: self[f"cap_{period}"] // abs(self.points)
             for period in CAP_PERIODS
+            if self[f"cap_{period}"]
         }
-        capped = [p for p in CAP_PERIODS if self[f"cap_{p}"]]
-        start = min([self.date_from] + [period_start(self.date_from, p) for p in capped])
+        start = min([self.date_from] + [period_start(self.date_from, p) for p in allowed])
+        # one window pass per cap that is set, each over the previous one's result
+        # (period keys are computed once per subject-day: date_trunc() is slow)
+        passes, previous = [], "days"
+        for period in ("week", "month", "year"):
+            if period not in allowed:
+                continue
+            name = f"capped_{period}"
+            passes.append(
+                SQL(
+                    """, %(name)s AS (
+                SELECT partner_id, date, week_key, month_key, year_key,
+                       LEAST(n, GREATEST(0, %(allowed)s - (SUM(n) OVER w - n)))::int AS n
+                  FROM %(previous)s
+                WINDOW w AS (PARTITION BY partner_id, %(key)s ORDER BY date)
+            )""",
+                    name=SQL.identifier(name),
+                    allowed=allowed[period],
+                    previous=SQL.identifier(previous),
+                    key=SQL.identifier(f"{period}_key"),
+                )
+            )
+            previous = name
         self.env["credit.ledger.line"].flush_model()
         self.env.cr.execute(
             SQL(
@@ -299,27 +322,17 @@ class CreditRuleSimulationWizard(models.TransientModel):
                    AND l.origin = ANY(%(origins)s)
                    AND l.date BETWEEN %(start)s AND %(end)s
             ), days AS (
-                SELECT partner_id, date, LEAST(COUNT(*), %(day)s) AS n
+                SELECT partner_id, date,
+                       date - EXTRACT(ISODOW FROM date)::int AS week_key,
+                       EXTRACT(YEAR FROM date)::int * 12 + EXTRACT(MONTH FROM date)::int
+                           AS month_key,
+                       EXTRACT(YEAR FROM date)::int AS year_key,
+                       LEAST(COUNT(*)::int, %(day)s) AS n
                   FROM lines
               GROUP BY partner_id, date
-            ), weeks AS (
-                SELECT partner_id, date,
-                       LEAST(n, GREATEST(0, %(week)s - (SUM(n) OVER w - n))) AS n
-                  FROM days
-                WINDOW w AS (PARTITION BY partner_id, date_trunc('week', date) ORDER BY date)
-            ), months AS (
-                SELECT partner_id, date,
-                       LEAST(n, GREATEST(0, %(month)s - (SUM(n) OVER w - n))) AS n
-                  FROM weeks
-                WINDOW w AS (PARTITION BY partner_id, date_trunc('month', date) ORDER BY date)
-            ), years AS (
-                SELECT partner_id, date,
-                       LEAST(n, GREATEST(0, %(year)s - (SUM(n) OVER w - n))) AS n
-                  FROM months
-                WINDOW w AS (PARTITION BY partner_id, date_trunc('year', date) ORDER BY date)
-            ), simulated AS (
+            )%(passes)s, simulated AS (
                 SELECT partner_id, SUM(n) AS n
-                  FROM years
+                  FROM %(last)s
                  WHERE date >= %(date_from)s
               GROUP BY partner_id
             ), actual AS (
@@ -337,9 +350,11 @@ class CreditRuleSimulationWizard(models.TransientModel):
                 origins=sorted(RULE_ORIGINS),
                 start=start,
                 end=self.date_to,
+                day=allowed.get("day", NO_CAP),
+                passes=SQL().join(passes),
+                last=SQL.identifier(previous),
                 date_from=self.date_from,
                 points=self.points,
-                **allowed,
             )
         )
         return [tuple(int(value) for value in row) for row in self.env.cr.fetchall()]
