@@ -4,7 +4,7 @@
     "summary": "Community credit points (积分制 / 信用积分 / 道德积分银行): "
     "rules, an append-only points ledger, claims with review and publication, "
     "places, households and levels",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Services/Community Credit",
     "author": "Community Credit contributors",
     "website": "https://github.com/community-credit/community_credit",
@@ -26,6 +26,7 @@
         "views/credit_household_views.xml",
         "views/credit_subject_role_views.xml",
         "views/credit_rule_category_views.xml",
+        "views/credit_rule_version_views.xml",
         "views/credit_rule_views.xml",
         "views/credit_level_views.xml",
         "views/credit_ledger_line_views.xml",
@@ -55,6 +56,7 @@
         "wizards/credit_reverse_wizard_views.xml",
         "wizards/credit_claim_decision_wizard_views.xml",
         "wizards/credit_voucher_honour_wizard_views.xml",
+        "wizards/credit_rule_simulation_wizard_views.xml",
         "reports/credit_volunteer_certificate.xml",
         "reports/credit_exchange_record.xml",
         "reports/credit_commitment_report.xml",

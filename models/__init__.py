@@ -3,6 +3,7 @@ from . import credit_subject_role
 from . import credit_household
 from . import credit_rule_category
 from . import credit_rule
+from . import credit_rule_version
 from . import credit_level
 from . import credit_balance
 from . import credit_ledger_line

@@ -71,6 +71,9 @@ class CreditLedgerLine(models.Model):
     rule_id = fields.Many2one("credit.rule", index=True, readonly=True, ondelete="restrict")
     # set by the posting path (not stored-related: that would rewrite every posted line)
     category_id = fields.Many2one("credit.rule.category", readonly=True)
+    # the terms the line was posted under, set by the posting path (no index on
+    # purpose: nothing searches lines by version, and every index costs each line)
+    rule_version_id = fields.Many2one("credit.rule.version", readonly=True, ondelete="restrict")
     points = fields.Integer(required=True, readonly=True, aggregator="sum")
     date = fields.Date(required=True, index=True, readonly=True)
     origin = fields.Selection(ORIGINS, required=True, readonly=True)
@@ -306,6 +309,8 @@ class CreditLedgerLine(models.Model):
                 {
                     "partner_id": line.partner_id.id,
                     "rule_id": line.rule_id.id,
+                    # a reversal undoes the line under the terms it was posted under
+                    "rule_version_id": line.rule_version_id.id,
                     "points": -line.points,
                     "date": date,
                     "origin": "reversal",
@@ -359,6 +364,7 @@ class CreditLedgerLine(models.Model):
         # one query each, not one per subject inside the loop
         partners.credit_place_id.fetch(["parent_path"])
         partners.credit_community_id.fetch(["company_id", "allow_deduction"])
+        versions = rules._version_index()
         keys = [v.get("idempotency_key") for v in vals_list]
         if not all(keys):
             raise UserError(self.env._("Every ledger line needs an idempotency key."))
@@ -387,6 +393,8 @@ class CreditLedgerLine(models.Model):
             for name, value in LINE_DEFAULTS.items():
                 vals.setdefault(name, value)
             vals["category_id"] = rule.category_id.id
+            if rule and not vals.get("rule_version_id"):
+                vals["rule_version_id"] = versions.get(rule.id, lambda _d: False)(vals["date"])
             vals["is_deduction"] = vals["points"] < 0
             vals.setdefault("granted_by_id", self.env.uid)
             vals.setdefault("place_id", partner.credit_place_id.id)
@@ -478,6 +486,7 @@ class CreditLedgerLine(models.Model):
         self.flush_model()
         columns = {
             "partner_id": "int4", "rule_id": "int4", "category_id": "int4",
+            "rule_version_id": "int4",
             "points": "int4", "date": "date", "origin": "varchar",
             "origin_ref": "varchar", "idempotency_key": "varchar", "description": "text",
             "granted_by_id": "int4", "state": "varchar", "reversal_of_id": "int4",

@@ -1,5 +1,9 @@
+from bisect import bisect_right
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+
+from .credit_rule_version import VERSION_FIELDS
 
 CAP_PERIODS = ("day", "week", "month", "year")
 
@@ -91,6 +95,8 @@ class CreditRule(models.Model):
     )
     active = fields.Boolean(default=True, tracking=True)
     line_count = fields.Integer(compute="_compute_line_count", string="Ledger Lines")
+    version_ids = fields.One2many("credit.rule.version", "rule_id", string="Versions")
+    version_count = fields.Integer(compute="_compute_version_count", string="Versions")
 
     _sql_constraints = [
         ("points_not_zero", "CHECK(points <> 0)", "A rule must award or deduct points."),
@@ -120,6 +126,11 @@ class CreditRule(models.Model):
         )
         for rule in self:
             rule.line_count = counts.get(rule, 0)
+
+    @api.depends("version_ids")
+    def _compute_version_count(self):
+        for rule in self:
+            rule.version_count = len(rule.version_ids)
 
     @api.depends("code", "name")
     def _compute_display_name(self):
@@ -220,6 +231,87 @@ class CreditRule(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        rules._create_versions()
+        return rules
+
+    def write(self, vals):
+        """Changing the terms of a rule (points, caps, name, description) makes
+        a new version in force from today; a note for it may come in the context
+        key credit_rule_version_note."""
+        if not set(VERSION_FIELDS) & set(vals):
+            return super().write(vals)
+        before = {rule.id: rule._version_terms() for rule in self}
+        result = super().write(vals)
+        changed = self.filtered(lambda r: r._version_terms() != before[r.id])
+        changed._create_versions(note=self.env.context.get("credit_rule_version_note"))
+        return result
+
+    def _version_terms(self):
+        self.ensure_one()
+        return tuple(self[name] or False for name in VERSION_FIELDS)
+
+    def _create_versions(self, note=False):
+        """Record the current terms of each rule as its newest version, in force
+        from today (v1: from the rule's own start if that is earlier)."""
+        if not self:
+            return self.env["credit.rule.version"]
+        today = fields.Date.context_today(self)
+        # versions are the rules' audit trail: nobody creates or edits them by
+        # hand, and whoever changed the rule has passed the rule's access rights
+        Version = self.env["credit.rule.version"].sudo()
+        last = dict(Version._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["number:max"]))
+        current = Version.search([("rule_id", "in", self.ids), ("date_to", "=", False)])
+        current.with_context(credit_rule_versioning=True).write({"date_to": today})
+        vals_list = []
+        for rule in self:
+            number = last.get(rule, 0)
+            date_from = today
+            if not number and rule.date_from and rule.date_from < today:
+                date_from = rule.date_from
+            vals_list.append(
+                {
+                    "rule_id": rule.id,
+                    "number": number + 1,
+                    "date_from": date_from,
+                    "note": note or False,
+                    **{name: rule[name] for name in VERSION_FIELDS},
+                }
+            )
+        return Version.create(vals_list)
+
+    def _version_on(self, date):
+        """The version of this rule in force on `date`: the newest one that took
+        effect on or before that day (the first version for earlier days)."""
+        self.ensure_one()
+        version_id = self._version_index().get(self.id, lambda _d: False)(date)
+        return self.env["credit.rule.version"].browse(version_id)
+
+    def _version_index(self):
+        """For each rule of self, a function date -> id of the version in force
+        that day; one query for all the rules (the posting path uses it)."""
+        rows = (
+            self.env["credit.rule.version"]
+            .sudo()  # residents post claims under rules whose versions they need not read
+            .search_read(
+                [("rule_id", "in", self.ids)],
+                ["rule_id", "number", "date_from"],
+                order="rule_id, date_from, number",
+            )
+        )
+        by_rule = {}
+        for row in rows:
+            dates, ids = by_rule.setdefault(row["rule_id"][0], ([], []))
+            dates.append(row["date_from"])
+            ids.append(row["id"])
+
+        def picker(dates, ids):
+            return lambda date: ids[max(bisect_right(dates, date) - 1, 0)]
+
+        return {rule_id: picker(dates, ids) for rule_id, (dates, ids) in by_rule.items()}
+
     def _is_valid_on(self, date):
         self.ensure_one()
         return (not self.date_from or self.date_from <= date) and (
@@ -234,6 +326,19 @@ class CreditRule(models.Model):
         action["domain"] = [("rule_id", "=", self.id)]
         action["context"] = {"search_default_group_by_partner": 0}
         return action
+
+    def action_simulate_change(self):
+        """Open the simulation of a change of this rule (council and administrators)."""
+        self.ensure_one()
+        self.env["credit.rule.simulation.wizard"]._check_council()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Simulate a Change"),
+            "res_model": "credit.rule.simulation.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_rule_id": self.id},
+        }
 
     @api.model
     def _portal_declarable(self, partner):

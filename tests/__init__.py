@@ -28,3 +28,4 @@ from . import test_notice_appeal
 from . import test_notice_concurrency
 from . import test_repair_privacy
 from . import test_repair_concurrency
+from . import test_rule_version
