@@ -394,7 +394,9 @@ class CreditLedgerLine(models.Model):
                 vals.setdefault(name, value)
             vals["category_id"] = rule.category_id.id
             if rule and not vals.get("rule_version_id"):
-                vals["rule_version_id"] = versions.get(rule.id, lambda _d: False)(vals["date"])
+                # the terms applied are the rule's as it is now (points and caps):
+                # the line keeps the version in force today, also when backdated
+                vals["rule_version_id"] = versions.get(rule.id, lambda _d: False)(today)
             vals["is_deduction"] = vals["points"] < 0
             vals.setdefault("granted_by_id", self.env.uid)
             vals.setdefault("place_id", partner.credit_place_id.id)

@@ -90,7 +90,8 @@ class TestRuleVersion(CreditCase):
         self.assertEqual(rule._version_on(date(2025, 3, 19)), v2)
         self.assertEqual(rule._version_on(date(2025, 3, 20)), v3)
         self.assertEqual(rule._version_on(date(2026, 1, 1)), v3)
-        # a batch of lines on different days, two rules: each line gets its day's version
+        # a batch of backdated lines, two rules: posted now, they are granted at
+        # today's terms (3 points), so they keep today's version, whatever their date
         lines = self.Ledger.with_user(self.user_manager)._post(
             [
                 {
@@ -113,8 +114,9 @@ class TestRuleVersion(CreditCase):
             ]
         )
         self.assertEqual(
-            lines.rule_version_id.ids, [v1.id, v2.id, v3.id, self.rule_help.version_ids.id]
+            lines.rule_version_id.ids, [v3.id, v3.id, v3.id, self.rule_help.version_ids.id]
         )
+        self.assertEqual(lines[:3].mapped("points"), [v3.points] * 3)
         # lines without a rule (redemptions, expiry) have no version
         expiry = self.Ledger.sudo()._post(
             [
