@@ -74,6 +74,7 @@
         "demo/credit_reward_demo.xml",
         "demo/credit_commitment_demo.xml",
         "demo/credit_board_demo.xml",
+        "demo/credit_notice_demo.xml",
     ],
     "assets": {
         "web.assets_tests": ["community_credit/static/tests/tours/*.js"],

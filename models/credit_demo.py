@@ -1026,6 +1026,28 @@ class CreditDemo(models.AbstractModel):
         return past
 
     @api.model
+    def _generate_notice(self, partner_xmlid, rule_xmlid, granter_xmlid):
+        """A deduction of the demo resident three days ago, entered by the grid
+        worker: its notice is on her portal, with the days left to appeal."""
+        partner = self.env.ref(partner_xmlid)
+        rule = self.env.ref(rule_xmlid)
+        day = fields.Date.context_today(self) - timedelta(days=3)
+        return self.env["credit.ledger.line"]._post(
+            [
+                {
+                    "partner_id": partner.id,
+                    "rule_id": rule.id,
+                    "date": day,
+                    "origin": "manual",
+                    "description": "遛狗未牵绳,邻居投诉,网格员现场劝导并拍照",
+                    "granted_by_id": self.env.ref(granter_xmlid).id,
+                    "idempotency_key": f"demo-notice-{partner.id}",
+                }
+            ],
+            check_rights=False,
+        )
+
+    @api.model
     def _generate_boards(self, community_xmlid, city_xmlid):
         """Last month's red board of the community and of each estate (published),
         this year's moral-model nominations (for the council to decide), and the

@@ -14,6 +14,9 @@ from .utils import html_text
 
 _logger = logging.getLogger(__name__)
 
+# notices a posting sends itself; a larger batch's go out through the sending action
+SEND_AT_ONCE = 500
+
 NOTICE_CHANNELS = [
     ("portal", "Portal message"),
     ("email", "E-mail"),
@@ -182,7 +185,10 @@ class CreditNotice(models.Model):
     # -------------------------------------------------------------- creation
     @api.model
     def _create_for_lines(self, lines):
-        """One notice per deduction line, in one create, sent at once."""
+        """One notice per deduction line, in one create. A grant's notices are
+        sent at once; those of a large batch (the year-end evaluation of a whole
+        city) wait for the sending action, which sends them in chunks right
+        after: their deductions are not final until then."""
         lines = lines.sudo()  # the posting path calls this for lines it just inserted
         if not lines:
             return self.browse()
@@ -203,7 +209,10 @@ class CreditNotice(models.Model):
                 for line in lines
             ]
         )
-        notices._send()
+        if len(notices) <= SEND_AT_ONCE:
+            notices._send()
+        else:
+            self.env.ref("community_credit.ir_cron_credit_notice_send")._trigger()
         return notices
 
     @api.model
@@ -437,7 +446,14 @@ class CreditNotice(models.Model):
     # ------------------------------------------------------------------ cron
     @api.model
     def _cron_send_pending(self, limit=2000):
-        """Send again the notices that are waiting or failed."""
-        notices = self.sudo().search([("state", "in", ("pending", "failed"))], limit=limit)
+        """Send the notices that wait, then try again those that failed, `limit`
+        at a time (the cron runs again at once while notices wait)."""
+        Notice = self.sudo()
+        # 'pending' sorts after 'failed': waiting notices go first
+        notices = Notice.search(
+            [("state", "in", ("pending", "failed"))], order="state desc, id", limit=limit
+        )
         notices._send()
+        remaining = Notice.search_count([("state", "=", "pending")])
+        self.env["ir.cron"]._notify_progress(done=len(notices), remaining=remaining)
         return notices

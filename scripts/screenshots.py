@@ -34,6 +34,7 @@ PORTAL_PAGES = [
     ("portal_rewards", "/my/credit/rewards", *PHONE),
     ("portal_commitments", "/my/credit/commitments", *PHONE),
     ("portal_boards", "/my/credit/boards", *PHONE),
+    ("portal_notices", "/my/credit/notices", *PHONE),
 ]
 BACKEND_PAGES = [
     ("warmup", "/odoo", 1280, 800),

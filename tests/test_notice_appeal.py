@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..models.credit_notice import SEND_AT_ONCE
 from .common import DAY, MANAGER, age_notices
 from .common_claim import TODAY, ClaimCase
 from .common_portal import PNG, PortalCase
@@ -109,6 +110,42 @@ class TestNoticeAppeal(ClaimCase):
         notices = self.Notice.search([("ledger_line_id", "in", lines.ids)])
         self.assertEqual(notices.partner_id, self.res_a1 | self.res_a2 | self.res_b1)
         self.assertEqual(set(notices.mapped("state")), {"sent"})
+
+    def test_large_batch_is_sent_by_the_sending_action(self):
+        """The notices of a batch larger than SEND_AT_ONCE wait for the sending
+        action, which is woken at once and sends them in chunks; until then their
+        deductions are not final."""
+        count = SEND_AT_ONCE + 1
+        cron = self.env.ref("community_credit.ir_cron_credit_notice_send")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        lines = self.Ledger.with_user(self.user_manager)._post(
+            [
+                {"partner_id": self.res_b1.id, "rule_id": self.rule_fight.id, "date": DAY,
+                 "origin": "manual", "idempotency_key": f"big-{n}"}
+                for n in range(count)
+            ]
+        )  # fmt: skip
+        notices = self.Notice.search([("ledger_line_id", "in", lines.ids)])
+        self.assertEqual(len(notices), count)
+        self.assertEqual(set(notices.mapped("state")), {"pending"})
+        self.assertFalse(any(lines.mapped("deduction_final")))
+        self.assertEqual(set(lines.mapped("notice_state")), {"pending"})
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers + 1
+        )
+        # waiting notices go before failed ones (the demo data has some of those)
+        for chunk in (200, 200, 101):
+            sent = self.Notice._cron_send_pending(limit=200)
+            self.assertEqual(len(sent & notices), chunk)
+        notices.invalidate_recordset()
+        self.assertEqual(set(notices.mapped("state")), {"sent"})
+        self.assertEqual(
+            self.env["mail.message"].search_count(
+                [("model", "=", "credit.notice"), ("res_id", "in", notices.ids)]
+            ),
+            count,
+            "one message per notice",
+        )
 
     def test_email_channel_goes_through_the_mail_queue(self):
         self.res_a1.write({"credit_notice_channel": "email", "email": "zhangsan@example.com"})
@@ -379,7 +416,7 @@ class TestNoticeAppeal(ClaimCase):
             unsent.with_user(self.user_grid).action_appeal("He says no")
 
     def test_black_board_lists_final_deductions_only(self):
-        self.community.board_black = True
+        self.community.write({"board_black": True, "board_black_unmask": True})
         self.deduct(self.res_a1, key="n-a1")
         _line, final = self.deduct(self.res_b1, user=self.user_manager, key="n-b1")
         age_notices(self.env, final, 16)

@@ -99,9 +99,7 @@ class TestBoardPortal(HttpCase):
         board = self.other_estate
         self.assertEqual(board.name, "Board Estate 2 2025-05 Red Board")
         self.assertEqual(board.with_context(lang="zh_CN").name, "Board Estate 2 2025-05 红榜")
-        self.assertEqual(
-            self.env["credit.board"].search([("name", "ilike", "Estate 2")]), board
-        )
+        self.assertEqual(self.env["credit.board"].search([("name", "ilike", "Estate 2")]), board)
         self.env["res.users"].search([("login", "=", "bp_resident")]).lang = "zh_CN"
         self.authenticate("bp_resident", "bp_resident_pw")
         page = self.url_open("/my/credit/boards").text

@@ -51,9 +51,7 @@ class TestConcurrentLastSeat(TwoConnectionsCase):
             users.partner_id.write(
                 {
                     "credit_place_id": community.id,
-                    "credit_role_ids": [
-                        Command.set(env.ref("community_credit.role_resident").ids)
-                    ],
+                    "credit_role_ids": [Command.set(env.ref("community_credit.role_resident").ids)],
                 }
             )
             start = fields.Datetime.now() + timedelta(days=3)

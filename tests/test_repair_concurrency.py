@@ -123,6 +123,7 @@ class TestConcurrentRepair(TwoConnectionsCase):
             cr.execute(
                 "DELETE FROM credit_volunteer_service WHERE event_id = ANY(%s)", [ids["events"]]
             )
+            cr.execute("DELETE FROM credit_notice WHERE partner_id = %s", [ids["partner"]])
             cr.execute("DELETE FROM credit_ledger_line WHERE partner_id = %s", [ids["partner"]])
             cr.execute("DELETE FROM credit_balance WHERE partner_id = %s", [ids["partner"]])
             cr.execute("DELETE FROM event_registration WHERE event_id = ANY(%s)", [ids["events"]])

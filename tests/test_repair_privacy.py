@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import DAY, CreditCase
+from .common import DAY, CreditCase, age_notices
 
 ORGANISER = "base.group_user,event.group_event_registration_desk"
 TODAY = DAY + timedelta(days=10)  # 2025-03-22
@@ -298,6 +298,15 @@ class TestBoardPrivacy(CreditCase):
         for partner in (cls.res_a1, cls.res_a2):
             cls.post(partner, cls.rule_fight, f"bp-{partner.id}")
             cls.post(partner, cls.rule_clean, f"bp-clean-{partner.id}")
+        # black boards list final deductions: notices sent (李四 has no login: the
+        # grid worker hands hers over in person) and the appeal window over
+        notices = cls.env["credit.notice"].search(
+            [("partner_id", "in", (cls.res_a1 | cls.res_a2).ids)]
+        )
+        notices.filtered(lambda n: n.state == "failed").with_user(
+            cls.user_grid
+        ).action_record_in_person()
+        age_notices(cls.env, notices, 30)
         Board = cls.env["credit.board"].with_user(cls.user_manager)
         cls.black = Board.create({"place_id": cls.community.id, "kind": "black", "date_from": DAY})
         cls.red = Board.create({"place_id": cls.community.id, "kind": "red", "date_from": DAY})
@@ -451,6 +460,15 @@ class TestRepairPrivacyPortal(RepairCase, HttpCase):
     def test_boards_page_masks_black_boards_and_logs_each_board_shown(self):
         self.community.write({"board_black": True, "board_mask_names": False})
         self.deduct(self.res_a2, "rp-a2", day=self.today)
+        # black boards list final deductions: every notice sent (handed over in
+        # person to those without a login) and its appeal window over
+        notices = self.env["credit.notice"].search(
+            [("partner_id", "in", (self.res_a1 | self.res_a2 | self.res_b1).ids)]
+        )
+        notices.filtered(lambda n: n.state == "failed").with_user(
+            self.user_manager
+        ).action_record_in_person()
+        age_notices(self.env, notices, 30)
         self.post(self.res_a1, self.rule_clean, "rp-clean", day=self.today)
         Board = self.env["credit.board"].with_user(self.user_manager)
         boards = Board.create(

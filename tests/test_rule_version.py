@@ -114,7 +114,7 @@ class TestRuleVersion(CreditCase):
             ]
         )
         self.assertEqual(
-            lines.rule_version_id.ids, [v3.id, v3.id, v3.id, self.rule_help.version_ids.id]
+            [line.rule_version_id for line in lines], [v3, v3, v3, self.rule_help.version_ids]
         )
         self.assertEqual(lines[:3].mapped("points"), [v3.points] * 3)
         # lines without a rule (redemptions, expiry) have no version
