@@ -7,7 +7,8 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..models.credit_claim import MAX_EVIDENCE_BYTES, MAX_PORTAL_FILES
+from ..models.credit_claim import MAX_PORTAL_FILES
+from ..models.utils import MAX_EVIDENCE_BYTES
 from .portal import RECORD_ID, clean_text, record_id
 
 

@@ -1,8 +1,6 @@
 """Appeals (申诉) against a deduction or a rejected claim, decided by the council
 with a recorded reason; nobody decides an appeal they are close to."""
 
-import base64
-import binascii
 from datetime import timedelta
 
 from psycopg2.errors import UniqueViolation
@@ -10,10 +8,9 @@ from psycopg2.errors import UniqueViolation
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
-from odoo.tools.mimetypes import guess_mimetype
 
-from .credit_claim import MAX_EVIDENCE_BYTES, MAX_PORTAL_FILES
-from .utils import html_text
+from .credit_claim import MAX_PORTAL_FILES
+from .utils import html_text, read_evidence
 
 ACTIVITY_APPEAL = "community_credit.mail_act_credit_appeal"
 WORKFLOW_FIELDS = {"state", "decided_by_id", "decided_date", "attachment_ids"}
@@ -236,19 +233,7 @@ class CreditAppeal(models.Model):
             )
         ids = []
         for name, datas in files:
-            try:
-                raw = base64.b64decode(datas or b"", validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise UserError(self.env._("The file could not be read.")) from exc
-            if len(raw) > MAX_EVIDENCE_BYTES:
-                raise UserError(
-                    self.env._("%(name)s is larger than 5 MB: take a smaller photo.", name=name)
-                )
-            mimetype = guess_mimetype(raw, default="")
-            if not (mimetype.startswith("image/") or mimetype == "application/pdf") or (
-                mimetype == "image/svg+xml"
-            ):
-                raise UserError(self.env._("%(name)s is not a photo or a PDF document.", name=name))
+            raw, mimetype = read_evidence(self.env, name, datas)
             # sudo: portal users cannot create attachments; the appeal is their own,
             # made just now, and the attachment belongs to it
             attachment = (

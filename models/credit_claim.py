@@ -1,5 +1,3 @@
-import base64
-import binascii
 from collections import defaultdict
 from datetime import timedelta
 
@@ -8,10 +6,9 @@ from psycopg2.errors import UniqueViolation
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
-from odoo.tools.mimetypes import guess_mimetype
 
 from .credit_ledger_line import period_start
-from .utils import html_text, mask_name
+from .utils import html_text, mask_name, read_evidence
 
 CLAIM_STATES = [
     ("draft", "Draft"),
@@ -53,7 +50,6 @@ ACTIVITY_REVIEW = "community_credit.mail_act_credit_claim_review"
 ACTIVITY_COUNCIL = "community_credit.mail_act_credit_claim_council"
 ACTIVITY_ESCALATION = "community_credit.mail_act_credit_claim_escalation"
 CHUNK = 1000
-MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 # photos a resident may add to one claim from the portal
 MAX_PORTAL_FILES = 5
 
@@ -895,19 +891,7 @@ class CreditClaim(models.Model):
                     claim=self.name,
                 )
             )
-        try:
-            raw = base64.b64decode(datas or b"", validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise UserError(self.env._("The file could not be read.")) from exc
-        if len(raw) > MAX_EVIDENCE_BYTES:
-            raise UserError(
-                self.env._("%(name)s is larger than 5 MB: take a smaller photo.", name=name)
-            )
-        mimetype = guess_mimetype(raw, default="")
-        if not (mimetype.startswith("image/") or mimetype == "application/pdf") or (
-            mimetype == "image/svg+xml"
-        ):
-            raise UserError(self.env._("%(name)s is not a photo or a PDF document.", name=name))
+        raw, mimetype = read_evidence(self.env, name, datas)
         # sudo: portal users cannot create attachments; the claim's write access
         # was checked above and the attachment belongs to the claim
         attachment = (

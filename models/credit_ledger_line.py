@@ -364,7 +364,7 @@ class CreditLedgerLine(models.Model):
         # one query each, not one per subject inside the loop
         partners.credit_place_id.fetch(["parent_path"])
         partners.credit_community_id.fetch(["company_id", "allow_deduction"])
-        versions = rules._version_index()
+        versions = rules._current_versions()
         keys = [v.get("idempotency_key") for v in vals_list]
         if not all(keys):
             raise UserError(self.env._("Every ledger line needs an idempotency key."))
@@ -396,7 +396,7 @@ class CreditLedgerLine(models.Model):
             if rule and not vals.get("rule_version_id"):
                 # the terms applied are the rule's as it is now (points and caps):
                 # the line keeps the version in force today, also when backdated
-                vals["rule_version_id"] = versions.get(rule.id, lambda _d: False)(today)
+                vals["rule_version_id"] = versions.get(rule.id, False)
             vals["is_deduction"] = vals["points"] < 0
             vals.setdefault("granted_by_id", self.env.uid)
             vals.setdefault("place_id", partner.credit_place_id.id)

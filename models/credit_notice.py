@@ -427,21 +427,10 @@ class CreditNotice(models.Model):
     # ------------------------------------------------------------------ SQL
     @api.model
     def _sql_deduction_final(self, line_alias):
-        """SQL condition: the ledger line `line_alias` is a final deduction."""
-        self.flush_model()
-        self.env["credit.appeal"].flush_model()
-        return SQL(
-            """EXISTS (
-                SELECT 1 FROM credit_notice n
-                 WHERE n.ledger_line_id = %(line)s.id AND n.state = 'sent'
-                   AND NOT EXISTS (SELECT 1 FROM credit_appeal a WHERE a.notice_id = n.id
-                                      AND a.state IN ('open', 'upheld'))
-                   AND (n.appeal_deadline < %(today)s
-                        OR EXISTS (SELECT 1 FROM credit_appeal a WHERE a.notice_id = n.id
-                                      AND a.state = 'dismissed')))""",
-            line=SQL.identifier(line_alias),
-            today=fields.Date.context_today(self),
-        )
+        """SQL condition: the ledger line `line_alias` is a final deduction (the
+        same rule as is_final, from its search domain)."""
+        final = self.sudo()._search([("is_final", "=", True)])
+        return SQL("%s.id IN %s", SQL.identifier(line_alias), final.subselect("ledger_line_id"))
 
     # ------------------------------------------------------------------ cron
     @api.model

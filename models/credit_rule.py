@@ -289,9 +289,20 @@ class CreditRule(models.Model):
         version_id = self._version_index().get(self.id, lambda _d: False)(date)
         return self.env["credit.rule.version"].browse(version_id)
 
+    def _current_versions(self):
+        """{rule id: id of its version in force now}, one query for all the rules
+        of self (the posting path). Versions take effect on the day they are
+        made, so the one in force now is the newest."""
+        rows = (
+            self.env["credit.rule.version"]
+            .sudo()  # residents post claims under rules whose versions they need not read
+            ._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["id:max"])
+        )
+        return {rule.id: version_id for rule, version_id in rows}
+
     def _version_index(self):
         """For each rule of self, a function date -> id of the version in force
-        that day; one query for all the rules (the posting path uses it)."""
+        that day; one query for all the rules."""
         rows = (
             self.env["credit.rule.version"]
             .sudo()  # residents post claims under rules whose versions they need not read

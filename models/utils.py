@@ -1,5 +1,14 @@
+import base64
+import binascii
+
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
+
+from odoo.exceptions import UserError
+from odoo.tools.mimetypes import guess_mimetype
+
+# evidence photos and documents, from the portal or the backend
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 
 PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 
@@ -28,3 +37,21 @@ def period_bounds(day, period):
     months = PERIOD_MONTHS[period]
     start = day.replace(month=(day.month - 1) // months * months + 1, day=1)
     return start, start + relativedelta(months=months, days=-1)
+
+
+def read_evidence(env, name, datas):
+    """A photo or PDF sent as evidence (base64): its bytes and mimetype, or a
+    UserError saying what is wrong with it (unreadable, over 5 MB, another kind
+    of file; SVG is refused, it can carry scripts)."""
+    try:
+        raw = base64.b64decode(datas or b"", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UserError(env._("The file could not be read.")) from exc
+    if len(raw) > MAX_EVIDENCE_BYTES:
+        raise UserError(env._("%(name)s is larger than 5 MB: take a smaller photo.", name=name))
+    mimetype = guess_mimetype(raw, default="")
+    if not (mimetype.startswith("image/") or mimetype == "application/pdf") or (
+        mimetype == "image/svg+xml"
+    ):
+        raise UserError(env._("%(name)s is not a photo or a PDF document.", name=name))
+    return raw, mimetype
