@@ -986,6 +986,8 @@ class CreditClaim(models.Model):
                 posted._reverse(reason)
         self.write({"state": "rejected", "decision_reason": reason})
         self._log(self.env._("Withdrawn: %(reason)s", reason=reason))
+        # sudo: each subject is told, as for any rejected claim, and may appeal
+        self.env["credit.notice"].sudo()._create_for_claims(self)
         self._notify_people(
             lambda c: self.env._(
                 "Your claim %(claim)s was withdrawn after an objection: %(reason)s",

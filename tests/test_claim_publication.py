@@ -110,6 +110,12 @@ class TestClaimPublication(ClaimCase):
         line = claim.line_ids.ledger_line_id
         self.assertEqual(line.state, "reversed")
         self.assertEqual(line.reversal_ids.points, -2)
+        # the subject is told why, as for any rejected claim, and may appeal
+        notice = self.env["credit.notice"].search([("claim_id", "=", claim.id)])
+        self.assertEqual((notice.kind, notice.partner_id, notice.state),
+                         ("rejection", self.res_a1, "sent"))  # fmt: skip
+        self.assertIn("Confirmed: not true.", notice.reason)
+        self.assertEqual(notice.with_user(self.user_resident).partner_id, self.res_a1)
 
     def test_who_may_object_and_when(self):
         claim = self.published()
