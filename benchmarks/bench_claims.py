@@ -385,8 +385,13 @@ def main():
         )
         mismatches = env["credit.balance"]._check_consistency()
     total = sum(r[1] for r in results.rows if r[2] == "s")
-    results.add("claims: whole month, declare to posted", total, "s", f"<= {TARGET_TOTAL_S}",
-                total <= TARGET_TOTAL_S)
+    results.add(
+        "claims: whole month, declare to posted",
+        total,
+        "s",
+        f"<= {TARGET_TOTAL_S}",
+        total <= TARGET_TOTAL_S,
+    )
     log("\n" + results.table())
     ok = (
         states == {"done": n_claims}

@@ -123,8 +123,10 @@ def main():
             if name == "warmup":
                 continue
             if name == "subject":  # open the Credit tab
-                call("Runtime.evaluate",
-                     expression="document.querySelector('.nav-link[name=credit]').click()")
+                call(
+                    "Runtime.evaluate",
+                    expression="document.querySelector('.nav-link[name=credit]').click()",
+                )
                 time.sleep(1.5)
             shot = call("Page.captureScreenshot", format="png")
             with open(os.path.join(OUT, f"{name}.png"), "wb") as fh:
