@@ -34,7 +34,7 @@ class CreditBoard(models.Model):
         translate=True,
         help="Honours: the title awarded, e.g. 道德模范 (moral model) or 优秀志愿者.",
     )
-    period = fields.Selection(BOARD_PERIODS, required=True, default="month")
+    period = fields.Selection(BOARD_PERIODS, string="Period Type", required=True, default="month")
     date_from = fields.Date(
         string="Period",
         required=True,

@@ -98,7 +98,7 @@ class CreditIndexPeriod(models.Model):
     _order = "date_from desc, id desc"
 
     name = fields.Char(compute="_compute_name", store=True)
-    period = fields.Selection(BOARD_PERIODS, required=True, default="month")
+    period = fields.Selection(BOARD_PERIODS, string="Period Type", required=True, default="month")
     date_from = fields.Date(string="Period", required=True, default=fields.Date.context_today)
     date_to = fields.Date(string="Period End", readonly=True)
     city_id = fields.Many2one(
@@ -340,9 +340,13 @@ class CreditIndexLine(models.Model):
     ]
 
     period_id = fields.Many2one(
-        "credit.index.period", required=True, ondelete="cascade", index=True
+        "credit.index.period",
+        string="Index Period",
+        required=True,
+        ondelete="cascade",
+        index=True,
     )
-    date_from = fields.Date(related="period_id.date_from", store=True)
+    date_from = fields.Date(related="period_id.date_from", string="Period Start", store=True)
     period = fields.Selection(related="period_id.period", store=True)
     company_id = fields.Many2one(related="period_id.company_id", store=True)
     community_id = fields.Many2one("credit.place", readonly=True, index=True)

@@ -96,7 +96,7 @@ class CreditRule(models.Model):
     active = fields.Boolean(default=True, tracking=True)
     line_count = fields.Integer(compute="_compute_line_count", string="Ledger Lines")
     version_ids = fields.One2many("credit.rule.version", "rule_id", string="Versions")
-    version_count = fields.Integer(compute="_compute_version_count", string="Versions")
+    version_count = fields.Integer(compute="_compute_version_count", string="Number of Versions")
 
     _sql_constraints = [
         ("points_not_zero", "CHECK(points <> 0)", "A rule must award or deduct points."),

@@ -65,7 +65,9 @@ class CreditRuleSimulationWizard(models.TransientModel):
         readonly=False,
         precompute=True,
     )
-    period = fields.Selection(SIMULATION_PERIODS, required=True, default="month")
+    period = fields.Selection(
+        SIMULATION_PERIODS, string="Period Type", required=True, default="month"
+    )
     date_from = fields.Date(
         compute="_compute_dates", store=True, readonly=False, precompute=True, required=True
     )
@@ -78,7 +80,7 @@ class CreditRuleSimulationWizard(models.TransientModel):
     )
     simulated = fields.Boolean(readonly=True)
     line_ids = fields.One2many("credit.rule.simulation.line", "wizard_id", string="Subjects")
-    subject_count = fields.Integer(string="Subjects", readonly=True)
+    subject_count = fields.Integer(string="Number of Subjects", readonly=True)
     affected_count = fields.Integer(string="Subjects Affected", readonly=True)
     actual_total = fields.Integer(readonly=True)
     simulated_total = fields.Integer(readonly=True)
