@@ -28,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -290,6 +291,18 @@ def reconcile(cr, data, acknowledged, restarted):
     return problems, len(vouchers), claims, len(unacked)
 
 
+def report_server_errors(path):
+    """What the server logged as errors during the run, grouped by message."""
+    seen = defaultdict(int)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if " ERROR " in line or " CRITICAL " in line:
+                seen[line.split(": ", 1)[-1].strip()[:160]] += 1
+    log(f"Odoo's log of the run: {path} ({sum(seen.values())} errors logged)")
+    for message, count in sorted(seen.items(), key=lambda kv: -kv[1])[:5]:
+        log(f"  {count:>4} x {message}")
+
+
 def wait_for(url, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -341,6 +354,9 @@ def main():
     log(f"{users} residents with {POINTS_EACH} points each, {data['quantity']} buns in stock")
 
     odoo_bin = os.path.join(os.environ["ODOO_SRC"], "odoo-bin")
+    server_log = tempfile.NamedTemporaryFile(
+        prefix="community_credit_load.", suffix=".log", delete=False
+    ).name
     server = subprocess.Popen(
         [
             sys.executable,
@@ -353,6 +369,7 @@ def main():
             f"--http-port={args.port}",
             "--limit-time-real=120",
             "--log-level=warn",
+            f"--logfile={server_log}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -414,6 +431,7 @@ def main():
     print()
     print(results.table())
     print()
+    report_server_errors(server_log)
     if problems:
         for problem in problems:
             log(f"RECONCILIATION FAILED: {problem}")
