@@ -86,6 +86,20 @@ done <<<"$after"
 bad="$(drift)"
 echo "balances different from the ledger: $bad"
 [ "$bad" = 0 ] || status=1
+# 18.0.1.2.0 (rule versions): every rule has a version with its terms, every line of a rule
+# is hung on a version of that rule
+unversioned="$(psql -d "$DB" -XAtq -c "
+    SELECT (SELECT COUNT(*) FROM credit_rule r WHERE NOT EXISTS (
+                SELECT 1 FROM credit_rule_version v WHERE v.rule_id = r.id
+                   AND v.points = r.points
+                   AND (v.cap_day, v.cap_week, v.cap_month, v.cap_year)
+                       IS NOT DISTINCT FROM (r.cap_day, r.cap_week, r.cap_month, r.cap_year)))
+         + (SELECT COUNT(*) FROM credit_ledger_line l
+             WHERE l.rule_id IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM credit_rule_version v
+                    WHERE v.id = l.rule_version_id AND v.rule_id = l.rule_id))")"
+echo "rules or rule lines without their version: $unversioned"
+[ "$unversioned" = 0 ] || status=1
 if [ "$status" -ne 0 ]; then
     die "the upgrade changed or lost data; see $LOG"
 fi
