@@ -3,7 +3,7 @@ import io
 import xlsxwriter
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .utils import html_text
@@ -77,6 +77,42 @@ class CreditSettlement(models.Model):
             settlement.points_honoured = done[1]
             settlement.value_honoured = done[2]
             settlement.difference = settlement.pledged_value - done[2]
+
+    _sql_constraints = [
+        (
+            "merchant_period_uniq",
+            "unique(merchant_id, community_id, date_from)",
+            "This merchant already has a settlement of this community for this period.",
+        ),
+    ]
+
+    @api.constrains("merchant_id", "community_id", "date_from", "date_to")
+    def _check_no_overlap(self):
+        """A voucher is settled once: a merchant's settlements of a community
+        never cover the same day twice."""
+        for settlement in self:
+            other = self.sudo().search(
+                [
+                    ("id", "!=", settlement.id),
+                    ("merchant_id", "=", settlement.merchant_id.id),
+                    ("community_id", "=", settlement.community_id.id),
+                    ("date_from", "<=", settlement.date_to),
+                    ("date_to", ">=", settlement.date_from),
+                ],
+                limit=1,
+            )
+            if other:
+                raise ValidationError(
+                    self.env._(
+                        "%(merchant)s already has the settlement %(other)s (%(start)s to "
+                        "%(end)s) for these days: its vouchers would be counted twice. "
+                        "Recompute that one instead.",
+                        merchant=settlement.merchant_id.name,
+                        other=other.name,
+                        start=other.date_from,
+                        end=other.date_to,
+                    )
+                )
 
     def _check_finance(self):
         if not self.env.user.has_group(FINANCE):

@@ -238,6 +238,26 @@ class TestRewards(CreditCase):
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
         self.assertIn("SUM(E3:E4)", sheet)
         self.assertIn("<v>12</v>", sheet)
+        # a second settlement covering some of the same days would count vouchers twice
+        with self.assertRaisesRegex(ValidationError, "counted twice"), self.env.cr.savepoint():
+            Settlement.create(
+                {
+                    "merchant_id": self.noodle_shop.id,
+                    "community_id": self.community.id,
+                    "date_from": DAY.replace(day=15),
+                    "date_to": DAY.replace(day=28) + timedelta(days=10),
+                }
+            )
+        # the next month is its own settlement
+        after = DAY.replace(day=28) + timedelta(days=10)
+        Settlement.create(
+            {
+                "merchant_id": self.noodle_shop.id,
+                "community_id": self.community.id,
+                "date_from": after.replace(day=1),
+                "date_to": after.replace(day=28),
+            }
+        )
 
     def test_monthly_exchange_record_is_masked(self):
         voucher = self.redeem(self.user_resident)
