@@ -41,6 +41,8 @@ CODE_PREFIX = "BENCH"
 MANAGER_LOGIN = "bench_manager"
 GRID_WORKER_LOGIN = "bench_grid_worker"
 
+DEDUCTION_RULE = "RJ05"  # Family dispute, -5
+
 # Targets, meaningful at full scale
 TARGET_POST = 2000  # lines per second, at least
 TARGET_BALANCE_MS = 5  # one subject's balance, at most
@@ -626,6 +628,31 @@ def run_benchmarks(env, info, args):
         cr.rollback()
         log(f"   capped-rule batch refused: {exc}")
 
+    # a deduction batch: each line also gets its notice (a batch this large leaves the
+    # sending to the notice cron, measured apart)
+    deduction_rule = env["credit.rule"].search([("code", "=", f"{CODE_PREFIX}-{DEDUCTION_RULE}")])
+    measure_post(
+        env,
+        results,
+        "post_deductions_with_notices",
+        info["manager_id"],
+        True,
+        subjects(5),
+        deduction_rule.id,
+        batch,
+        run_id,
+    )
+    t0 = time.perf_counter()
+    sent = env["credit.notice"]._cron_send_pending()
+    cr.commit()
+    elapsed = time.perf_counter() - t0
+    results.add(
+        "notice_cron_one_run",
+        len(sent) / elapsed,
+        "notices/s",
+        note=f"{len(sent):,} notices in {elapsed:.2f} s (bench subjects have no login or "
+        "e-mail: each is marked for hand-over in person)",
+    )
     checkpoint(cr.dbname)
 
     # ---- one subject's balance

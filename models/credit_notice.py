@@ -27,6 +27,11 @@ NOTICE_CHANNELS = [
 PREFERRED_CHANNELS = NOTICE_CHANNELS[:3]
 
 
+# a notice's chatter records its sending; its creation needs no message and no
+# follower (a year-end evaluation creates tens of thousands at once)
+QUIET_CREATE = {"mail_create_nolog": True, "mail_create_nosubscribe": True}
+
+
 class CreditNotice(models.Model):
     _name = "credit.notice"
     _description = "Notice of a Deduction or Rejection"
@@ -192,7 +197,7 @@ class CreditNotice(models.Model):
         lines = lines.sudo()  # the posting path calls this for lines it just inserted
         if not lines:
             return self.browse()
-        notices = self.create(
+        notices = self.with_context(**QUIET_CREATE).create(
             [
                 {
                     "partner_id": line.partner_id.id,
@@ -237,7 +242,7 @@ class CreditNotice(models.Model):
         ]
         if not vals_list:
             return self.browse()
-        notices = self.create(vals_list)
+        notices = self.with_context(**QUIET_CREATE).create(vals_list)
         notices._send()
         return notices
 
