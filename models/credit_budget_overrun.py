@@ -20,7 +20,7 @@ class CreditBudgetOverrun(models.Model):
     user_id = fields.Many2one("res.users", string="Approved By", required=True, readonly=True)
     points = fields.Integer(string="Points Granted", readonly=True)
     issued_before = fields.Integer(readonly=True)
-    budget_points = fields.Integer(string="Budget Points", readonly=True)
+    budget_points = fields.Integer(readonly=True)
     points_over = fields.Integer(readonly=True, help="How far this grant went past the budget.")
     origin = fields.Selection(ORIGINS, readonly=True)
     origin_ref = fields.Char(string="Origin Document", readonly=True)
