@@ -1,6 +1,12 @@
+from contextlib import contextmanager
+
 from odoo import http
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
@@ -36,6 +42,30 @@ def clean_text(value, max_length=MAX_TEXT):
             request.env._("Please keep it shorter than %(count)s characters.", count=max_length)
         )
     return text
+
+
+@contextmanager
+def busy_on_last_try(message):
+    """Around the work of a portal POST that locks a row many residents want at
+    the same moment (the stock of a reward, the seats of an event).
+
+    A concurrent commit makes the lock fail to serialise and Odoo's retrying()
+    (odoo.service.model) replays the whole request, up to
+    MAX_TRIES_ON_CONCURRENCY_FAILURE times, on the same request object. The
+    tries are counted on that object: earlier tries raise again, so that Odoo
+    retries on a fresh snapshot. On the last try the transaction is rolled
+    back and its cache and pending writes dropped, as retrying() does, and the
+    error becomes a UserError with the message: the route shows it on its page
+    like its other refusals, instead of Odoo's "Internal Server Error"."""
+    tries = request._credit_tries = getattr(request, "_credit_tries", 0) + 1
+    try:
+        yield
+    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as exc:
+        if tries < MAX_TRIES_ON_CONCURRENCY_FAILURE:
+            raise
+        request.env.cr.rollback()
+        request.env.reset()
+        raise UserError(message) from exc
 
 
 class CreditMerchantPortal(CustomerPortal):

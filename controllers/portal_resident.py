@@ -9,7 +9,7 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_claim import MAX_PORTAL_FILES
 from ..models.utils import MAX_EVIDENCE_BYTES
-from .portal import RECORD_ID, clean_text, record_id
+from .portal import RECORD_ID, busy_on_last_try, clean_text, record_id
 
 
 def _error_text(exc):
@@ -308,8 +308,13 @@ class CreditResidentPortal(CustomerPortal):
         website=True,
     )
     def credit_event_register(self, event_id, **kwargs):
+        busy = request.env._(
+            "Many residents are signing up for this event at this very moment. "
+            "You are not signed up yet: please try again."
+        )
         try:
-            request.env["event.event"].credit_portal_register(event_id)
+            with busy_on_last_try(busy):
+                request.env["event.event"].credit_portal_register(event_id)
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_events",
@@ -358,7 +363,12 @@ class CreditResidentPortal(CustomerPortal):
             stock = self._credit_int(stock_id)
             if not stock:
                 raise UserError(request.env._("Choose a reward to redeem."))
-            voucher = request.env["credit.voucher"].redeem(stock)
+            busy = request.env._(
+                "Many residents are redeeming this reward at this very moment. "
+                "Nothing was taken from your points: please try again."
+            )
+            with busy_on_last_try(busy):
+                voucher = request.env["credit.voucher"].redeem(stock)
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_rewards",

@@ -20,6 +20,7 @@ from . import test_portal_board
 from . import test_portal_resident
 from . import test_portal_tours
 from . import test_portal_concurrency
+from . import test_portal_busy
 from . import test_fuzz
 from . import test_faults
 from . import test_budget_liability
