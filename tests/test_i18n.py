@@ -28,6 +28,14 @@ class TestChineseTranslation(TransactionCase):
             f"then translate): {missing[:20]}",
         )
 
+    def test_zh_cn_po_has_each_term_once(self):
+        # a term defined twice (two merged branches translating it) makes gettext's msgfmt
+        # refuse the file, and which translation Odoo loads is left to chance
+        path = os.path.join(get_module_path("community_credit"), "i18n", "zh_CN.po")
+        keys = [(entry.msgctxt, entry.msgid) for entry in polib.pofile(path)]
+        twice = sorted({msgid for ctxt, msgid in keys if keys.count((ctxt, msgid)) > 1})
+        self.assertFalse(twice, f"terms defined more than once in zh_CN.po: {twice[:20]}")
+
     def test_chinese_error_messages(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.env["ir.module.module"]._load_module_terms(
