@@ -234,8 +234,11 @@ def drop_indexes(cr, table):
     return recreate
 
 
-def generate(env, scale, seed):
-    """Create the bench data set in one transaction; return its description."""
+def generate(env, scale, seed, lines=LINES, households=False):
+    """Create the bench data set in one transaction; return its description.
+
+    lines: ledger lines at SCALE=1 (times scale); households: also group the
+    subjects of each building into households of 2.6 members on average."""
     cr = env.cr
     t_start = time.perf_counter()
     steps = []
@@ -246,7 +249,7 @@ def generate(env, scale, seed):
 
     n_communities = max(1, round(COMMUNITIES * scale))
     n_subjects = max(1, round(SUBJECTS * scale))
-    n_lines = max(1, round(LINES * scale))
+    n_lines = max(1, round(lines * scale))
     company = env.company
     uid = env.uid
     from odoo import fields
@@ -288,21 +291,54 @@ def generate(env, scale, seed):
         [buildings.ids],
     )
     base_partner = next_id(cr, "res_partner")
+    base_household = next_id(cr, "credit_household")
+    # subject n lives in building idx; with households, in household hh of that building
+    cr.execute(
+        """
+        CREATE TEMP TABLE bench_subject AS
+        SELECT n, idx, CASE WHEN %(households)s THEN dense_rank() OVER (ORDER BY idx, hk) END AS hh
+          FROM (SELECT n, idx,
+                       ((row_number() OVER (PARTITION BY idx ORDER BY n) - 1) * 5) / 13 AS hk
+                  FROM (SELECT n, ((n - 1)::bigint * %(nb)s) / %(n)s AS idx
+                          FROM generate_series(1, %(n)s) AS n) s) s
+        """,
+        {"n": n_subjects, "nb": len(buildings), "households": households},
+    )
+    n_households = 0
+    if households:
+        cr.execute(
+            """
+            INSERT INTO credit_household (id, name, place_id, community_id, head_id, company_id,
+                   active, create_uid, create_date, write_uid, write_date)
+            SELECT %(base_hh)s + s.hh, 'Household ' || lpad(s.hh::text, 6, '0'), b.place_id,
+                   b.community_id, %(base)s + MIN(s.n), %(company)s, true,
+                   %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+              FROM bench_subject s JOIN bench_building b ON b.idx = s.idx
+          GROUP BY s.hh, b.place_id, b.community_id
+          ORDER BY s.hh
+            """,
+            {"base_hh": base_household, "base": base_partner, "company": company.id, "uid": uid},
+        )
+        n_households = cr.rowcount
+        cr.execute(
+            "SELECT setval('credit_household_id_seq', %s)", [base_household + n_households]
+        )
     cr.execute(
         """
         INSERT INTO res_partner (id, name, complete_name, commercial_partner_id, type, active,
                is_company, employee, partner_share, lang, color, message_bounce,
-               credit_place_id, credit_community_id, credit_is_subject,
+               credit_place_id, credit_community_id, credit_household_id, credit_is_subject,
                create_uid, create_date, write_uid, write_date)
-        SELECT %(base)s + n, name, name, %(base)s + n, 'contact', true,
+        SELECT %(base)s + s.n, name, name, %(base)s + s.n, 'contact', true,
                false, false, true, 'en_US', 0, 0,
-               b.place_id, b.community_id, true,
+               b.place_id, b.community_id, %(base_hh)s + s.hh, true,
                %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
-          FROM generate_series(1, %(n)s) AS n
-         CROSS JOIN LATERAL (SELECT 'Bench Resident ' || lpad(n::text, 6, '0') AS name) AS nm
-          JOIN bench_building b ON b.idx = ((n - 1)::bigint * %(nb)s) / %(n)s
+          FROM bench_subject s
+         CROSS JOIN LATERAL (SELECT 'Bench Resident ' || lpad(s.n::text, 6, '0') AS name) AS nm
+          JOIN bench_building b ON b.idx = s.idx
+         ORDER BY s.n
         """,
-        {"base": base_partner, "n": n_subjects, "nb": len(buildings), "uid": uid},
+        {"base": base_partner, "base_hh": base_household, "uid": uid},
     )
     cr.execute("SELECT setval('res_partner_id_seq', %s)", [base_partner + n_subjects])
     roles = env["res.partner"]._fields["credit_role_ids"]
@@ -317,7 +353,11 @@ def generate(env, scale, seed):
         """,
         {"base": base_partner, "n": n_subjects, "resident": resident, "volunteer": volunteer},
     )
-    step(f"subjects via SQL ({n_subjects:,}, with roles)", t0)
+    step(
+        f"subjects via SQL ({n_subjects:,}, with roles"
+        + (f", in {n_households:,} households)" if households else ")"),
+        t0,
+    )
 
     # -- ledger lines: ids follow the date, subjects drawn at random, a tenth of
     #    them (every 10th id) three to four times as active as the others
@@ -415,6 +455,7 @@ def generate(env, scale, seed):
         "seed": seed,
         "communities": n_communities,
         "subjects": n_subjects,
+        "households": n_households,
         "lines": inserted,
         "first_partner_id": base_partner + 1,
         "last_partner_id": base_partner + n_subjects,
