@@ -607,7 +607,7 @@ class Comparison:
             return value
         if abs(value) >= 100:
             return f"{value:,.0f}"
-        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.2g}"
+        return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
 
     def markdown(self):
         out = [
