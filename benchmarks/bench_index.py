@@ -124,6 +124,73 @@ def report_profile(cr, label, entries, total, explain_over):
 
 
 # ------------------------------------------------------------ measurements
+def compute_index(penv, period, start):
+    """Create the index of the period (every community) and compute it, in a new
+    transaction: (record, seconds). The caller rolls back."""
+    penv.cr.rollback()
+    penv.invalidate_all()
+    t0 = time.perf_counter()
+    record = penv["credit.index.period"].create({"period": period, "date_from": start})
+    record.action_compute()
+    penv.flush_all()
+    elapsed = time.perf_counter() - t0
+    return record, elapsed
+
+
+def index_sql_floor(cr, start, end):
+    """The raw SQL floor of the index: one GROUP BY community over the period's lines."""
+    cr.execute(
+        "SELECT community_id, COUNT(DISTINCT partner_id), SUM(points) "
+        "FROM credit_ledger_line WHERE date BETWEEN %s AND %s GROUP BY community_id",
+        [start, end],
+    )
+    return cr.fetchall()
+
+
+def check_index(env, record, start, end, communities, community, check):
+    """The index's points earned and people taking part, community by community
+    and for the city, against direct SQL; check(label, ok, detail) records each."""
+    cr = env.cr
+    lines = {line.community_id.id: line for line in record.line_ids if not line.is_city}
+    city = record.line_ids.filtered("is_city")
+    cr.execute(
+        """
+        SELECT l.community_id, SUM(l.points),
+               COUNT(DISTINCT l.partner_id) FILTER (WHERE NOT p.is_company)
+          FROM credit_ledger_line l JOIN res_partner p ON p.id = l.partner_id
+         WHERE l.points > 0 AND l.state = 'posted' AND l.origin = ANY(%s)
+           AND l.date BETWEEN %s AND %s AND l.community_id = ANY(%s)
+      GROUP BY l.community_id
+        """,
+        [EARNING_ORIGINS, start, end, communities],
+    )
+    expected = {cid: (points, people) for cid, points, people in cr.fetchall()}
+    got = lines[community].points_earned, lines[community].participants
+    check(
+        f"community {community}: index points_earned and participants = SQL",
+        got == expected[community],
+        f"index {got}, SQL {expected[community]}",
+    )
+    wrong = [
+        cid
+        for cid in communities
+        if (lines[cid].points_earned, lines[cid].participants) != expected.get(cid, (0, 0))
+    ]
+    check(f"all {len(communities)} communities = SQL", not wrong, f"differing: {wrong[:10]}")
+    check(
+        "city line = sum of the communities",
+        len(city) == 1
+        and city.points_earned == sum(p for p, _n in expected.values())
+        and city.participants == sum(n for _p, n in expected.values()),
+        f"city {city.points_earned:,} points, {city.participants:,} people",
+    )
+    check(
+        "index computed for every community",
+        set(lines) == set(communities) and all(line.subjects for line in lines.values()),
+        f"{len(lines)} community lines, index {lines[community].index:.1f}",
+    )
+
+
 def median_of(fn, repeat):
     times = [fn() for _ in range(repeat)]
     return statistics.median(times), times
@@ -166,16 +233,6 @@ def run(env, info, args, results):
         )
         log(f"   {period:<8} {start} .. {end}: {cr.fetchone()[0]:,} ledger lines")
 
-    def compute_index(penv, period, start):
-        cr.rollback()
-        penv.invalidate_all()
-        t0 = time.perf_counter()
-        record = penv["credit.index.period"].create({"period": period, "date_from": start})
-        record.action_compute()
-        penv.flush_all()
-        elapsed = time.perf_counter() - t0
-        return record, elapsed
-
     _record, warm = compute_index(env, *periods[0])
     cr.rollback()
     log(f"   warm-up (month, superuser): {warm:.2f} s")
@@ -211,20 +268,12 @@ def run(env, info, args, results):
     med, times = median_of(current_once, args.repeat)
     results.add("index_month_current_superuser", med, "s", note=fmt_times(times))
 
-    def sql_floor(start, end):
-        cr.execute(
-            "SELECT community_id, COUNT(DISTINCT partner_id), SUM(points) "
-            "FROM credit_ledger_line WHERE date BETWEEN %s AND %s GROUP BY community_id",
-            [start, end],
-        )
-        return cr.fetchall()
-
     for period, start in periods:
         end = period_end(period, start)
 
         def floor_once(start=start, end=end):
             t0 = time.perf_counter()
-            sql_floor(start, end)
+            index_sql_floor(cr, start, end)
             return time.perf_counter() - t0
 
         med, times = median_of(floor_once, args.repeat)
@@ -236,44 +285,7 @@ def run(env, info, args, results):
     end = period_end(period, start)
     log(f"\nChecks on the big data ({period} {start} .. {end})")
     record, _elapsed = compute_index(env, period, start)
-    lines = {line.community_id.id: line for line in record.line_ids if not line.is_city}
-    city = record.line_ids.filtered("is_city")
-    cr.execute(
-        """
-        SELECT l.community_id, SUM(l.points),
-               COUNT(DISTINCT l.partner_id) FILTER (WHERE NOT p.is_company)
-          FROM credit_ledger_line l JOIN res_partner p ON p.id = l.partner_id
-         WHERE l.points > 0 AND l.state = 'posted' AND l.origin = ANY(%s)
-           AND l.date BETWEEN %s AND %s AND l.community_id = ANY(%s)
-      GROUP BY l.community_id
-        """,
-        [EARNING_ORIGINS, start, end, communities],
-    )
-    expected = {cid: (points, people) for cid, points, people in cr.fetchall()}
-    got = lines[community].points_earned, lines[community].participants
-    check(
-        f"community {community}: index points_earned and participants = SQL",
-        got == expected[community],
-        f"index {got}, SQL {expected[community]}",
-    )
-    wrong = [
-        cid
-        for cid in communities
-        if (lines[cid].points_earned, lines[cid].participants) != expected.get(cid, (0, 0))
-    ]
-    check(f"all {len(communities)} communities = SQL", not wrong, f"differing: {wrong[:10]}")
-    check(
-        "city line = sum of the communities",
-        len(city) == 1
-        and city.points_earned == sum(p for p, _n in expected.values())
-        and city.participants == sum(n for _p, n in expected.values()),
-        f"city {city.points_earned:,} points, {city.participants:,} people",
-    )
-    check(
-        "index computed for every community",
-        set(lines) == set(communities) and all(line.subjects for line in lines.values()),
-        f"{len(lines)} community lines, index {lines[community].index:.1f}",
-    )
+    check_index(env, record, start, end, communities, community, check)
     cr.rollback()
 
     # ---- boards

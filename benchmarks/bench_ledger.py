@@ -236,8 +236,34 @@ def drop_indexes(cr, table):
     return recreate
 
 
-def generate(env, scale, seed):
-    """Create the bench data set in one transaction; return its description."""
+def required_defaults(env, model, columns):
+    """The NOT NULL columns of model's table without a database default that
+    columns leaves out (other installed modules', e.g. account's
+    res_partner.autopost_bills), with their ORM defaults: (", col ...", ", %(param)s ...",
+    {param: value}), to add to a bulk INSERT's column list, values and parameters."""
+    table = env[model]._table
+    env.cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+        "AND is_nullable = 'NO' AND column_default IS NULL",
+        [table],
+    )
+    missing = sorted({row[0] for row in env.cr.fetchall()} - set(columns) - {"id"})
+    defaults = env[model].default_get(missing)
+    unknown = [col for col in missing if defaults.get(col) is None]
+    if unknown:
+        raise RuntimeError(f"no default for the required columns {unknown} of {table}")
+    return (
+        "".join(f", {col}" for col in missing),
+        "".join(f", %(bench_default_{col})s" for col in missing),
+        {f"bench_default_{col}": defaults[col] for col in missing},
+    )
+
+
+def generate(env, scale, seed, lines=LINES, households=False):
+    """Create the bench data set in one transaction; return its description.
+
+    lines: ledger lines at SCALE=1 (times scale); households: also group the
+    subjects of each building into households of 2.6 members on average."""
     cr = env.cr
     t_start = time.perf_counter()
     steps = []
@@ -248,7 +274,7 @@ def generate(env, scale, seed):
 
     n_communities = max(1, round(COMMUNITIES * scale))
     n_subjects = max(1, round(SUBJECTS * scale))
-    n_lines = max(1, round(LINES * scale))
+    n_lines = max(1, round(lines * scale))
     company = env.company
     uid = env.uid
     from odoo import fields
@@ -290,21 +316,57 @@ def generate(env, scale, seed):
         [buildings.ids],
     )
     base_partner = next_id(cr, "res_partner")
+    base_household = next_id(cr, "credit_household")
+    # subject n lives in building idx; with households, in household hh of that building
     cr.execute(
         """
-        INSERT INTO res_partner (id, name, complete_name, commercial_partner_id, type, active,
-               is_company, employee, partner_share, lang, color, message_bounce,
-               credit_place_id, credit_community_id, credit_is_subject,
-               create_uid, create_date, write_uid, write_date)
-        SELECT %(base)s + n, name, name, %(base)s + n, 'contact', true,
-               false, false, true, 'en_US', 0, 0,
-               b.place_id, b.community_id, true,
-               %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
-          FROM generate_series(1, %(n)s) AS n
-         CROSS JOIN LATERAL (SELECT 'Bench Resident ' || lpad(n::text, 6, '0') AS name) AS nm
-          JOIN bench_building b ON b.idx = ((n - 1)::bigint * %(nb)s) / %(n)s
+        CREATE TEMP TABLE bench_subject AS
+        SELECT n, idx, CASE WHEN %(households)s THEN dense_rank() OVER (ORDER BY idx, hk) END AS hh
+          FROM (SELECT n, idx,
+                       ((row_number() OVER (PARTITION BY idx ORDER BY n) - 1) * 5) / 13 AS hk
+                  FROM (SELECT n, ((n - 1)::bigint * %(nb)s) / %(n)s AS idx
+                          FROM generate_series(1, %(n)s) AS n) s) s
         """,
-        {"base": base_partner, "n": n_subjects, "nb": len(buildings), "uid": uid},
+        {"n": n_subjects, "nb": len(buildings), "households": households},
+    )
+    n_households = 0
+    if households:
+        cr.execute(
+            """
+            INSERT INTO credit_household (id, name, place_id, community_id, head_id, company_id,
+                   active, create_uid, create_date, write_uid, write_date)
+            SELECT %(base_hh)s + s.hh, 'Household ' || lpad(s.hh::text, 6, '0'), b.place_id,
+                   b.community_id, %(base)s + MIN(s.n), %(company)s, true,
+                   %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+              FROM bench_subject s JOIN bench_building b ON b.idx = s.idx
+          GROUP BY s.hh, b.place_id, b.community_id
+          ORDER BY s.hh
+            """,
+            {"base_hh": base_household, "base": base_partner, "company": company.id, "uid": uid},
+        )
+        n_households = cr.rowcount
+        cr.execute("SELECT setval('credit_household_id_seq', %s)", [base_household + n_households])
+    partner_columns = (
+        "id, name, complete_name, commercial_partner_id, type, active, is_company, employee, "
+        "partner_share, lang, color, message_bounce, credit_place_id, credit_community_id, "
+        "credit_household_id, credit_is_subject, create_uid, create_date, write_uid, write_date"
+    )
+    more_columns, more_values, more_params = required_defaults(
+        env, "res.partner", partner_columns.split(", ")
+    )
+    cr.execute(
+        f"""
+        INSERT INTO res_partner ({partner_columns}{more_columns})
+        SELECT %(base)s + s.n, name, name, %(base)s + s.n, 'contact', true,
+               false, false, true, 'en_US', 0, 0,
+               b.place_id, b.community_id, %(base_hh)s + s.hh, true,
+               %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'{more_values}
+          FROM bench_subject s
+         CROSS JOIN LATERAL (SELECT 'Bench Resident ' || lpad(s.n::text, 6, '0') AS name) AS nm
+          JOIN bench_building b ON b.idx = s.idx
+         ORDER BY s.n
+        """,
+        {"base": base_partner, "base_hh": base_household, "uid": uid, **more_params},
     )
     cr.execute("SELECT setval('res_partner_id_seq', %s)", [base_partner + n_subjects])
     roles = env["res.partner"]._fields["credit_role_ids"]
@@ -319,7 +381,11 @@ def generate(env, scale, seed):
         """,
         {"base": base_partner, "n": n_subjects, "resident": resident, "volunteer": volunteer},
     )
-    step(f"subjects via SQL ({n_subjects:,}, with roles)", t0)
+    step(
+        f"subjects via SQL ({n_subjects:,}, with roles"
+        + (f", in {n_households:,} households)" if households else ")"),
+        t0,
+    )
 
     # -- ledger lines: ids follow the date, subjects drawn at random, a tenth of
     #    them (every 10th id) three to four times as active as the others
@@ -349,11 +415,12 @@ def generate(env, scale, seed):
     cr.execute(
         """
         INSERT INTO credit_ledger_line (id, partner_id, rule_id, category_id, points, date,
-               origin, idempotency_key, state, place_id, community_id, company_id,
-               is_deduction, granted_by_id, create_uid, create_date, write_uid, write_date)
+               origin, idempotency_key, state, place_id, community_id, household_id,
+               company_id, is_deduction, granted_by_id,
+               create_uid, create_date, write_uid, write_date)
         SELECT %(base_line)s + g.n, p.id, s.rule_id, s.category_id, s.points, g.date,
                'manual', 'bench:' || g.n, 'posted', p.credit_place_id, p.credit_community_id,
-               %(company)s, s.points < 0, %(granter)s,
+               p.credit_household_id, %(company)s, s.points < 0, %(granter)s,
                %(granter)s, g.date + time '10:00', %(granter)s, g.date + time '10:00'
           FROM (SELECT n,
                        %(start)s::date + ((n - 1) * %(days)s / %(lines)s)::int AS date,
@@ -417,6 +484,7 @@ def generate(env, scale, seed):
         "seed": seed,
         "communities": n_communities,
         "subjects": n_subjects,
+        "households": n_households,
         "lines": inserted,
         "first_partner_id": base_partner + 1,
         "last_partner_id": base_partner + n_subjects,

@@ -316,6 +316,34 @@ def wait_for(url, seconds):
     return False
 
 
+def start_server(odoo_argv, dbname, workers, port, name="load"):
+    """Start Odoo with WORKERS worker processes on 127.0.0.1:PORT, serving DBNAME
+    only, its log in a temporary file: (process, base URL, log path). The caller
+    waits for it (wait_for) and terminates it."""
+    odoo_bin = os.path.join(os.environ["ODOO_SRC"], "odoo-bin")
+    server_log = tempfile.NamedTemporaryFile(
+        prefix=f"community_credit_{name}.", suffix=".log", delete=False
+    ).name
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            odoo_bin,
+            *odoo_argv,
+            f"--db-filter=^{dbname}$",
+            f"--workers={workers}",
+            "--max-cron-threads=0",
+            "--http-interface=127.0.0.1",
+            f"--http-port={port}",
+            "--limit-time-real=120",
+            "--log-level=warn",
+            f"--logfile={server_log}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return server, f"http://127.0.0.1:{port}", server_log
+
+
 def main():
     argv = sys.argv[1:]
     odoo_argv = []
@@ -353,28 +381,7 @@ def main():
         cr.commit()
     log(f"{users} residents with {POINTS_EACH} points each, {data['quantity']} buns in stock")
 
-    odoo_bin = os.path.join(os.environ["ODOO_SRC"], "odoo-bin")
-    server_log = tempfile.NamedTemporaryFile(
-        prefix="community_credit_load.", suffix=".log", delete=False
-    ).name
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            odoo_bin,
-            *odoo_argv,
-            f"--db-filter=^{dbname}$",
-            f"--workers={args.workers}",
-            "--max-cron-threads=0",
-            "--http-interface=127.0.0.1",
-            f"--http-port={args.port}",
-            "--limit-time-real=120",
-            "--log-level=warn",
-            f"--logfile={server_log}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{args.port}"
+    server, base, server_log = start_server(odoo_argv, dbname, args.workers, args.port)
     stats = defaultdict(list)
     acknowledged = {"vouchers": [], "claims": []}
     restarted = False

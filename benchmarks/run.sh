@@ -20,6 +20,8 @@
 #   BENCH=commitments bash benchmarks/run.sh # year-end evaluation of 350,000 commitments (bench_commitments.py)
 #   REUSE=1 BENCH=index bash benchmarks/run.sh # index, boards, passbook on the ledger data (bench_index.py)
 #   BENCH=load bash benchmarks/run.sh       # 50 residents on a 4-worker Odoo for 2 minutes (bench_load.py)
+#   BENCH=city bash benchmarks/run.sh       # the whole city, 10,000,000 lines, next to Odoo's
+#                                           # loyalty module (bench_city.py; installs loyalty too)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -45,8 +47,12 @@ case "$BENCH" in
     commitments) DB="${BENCH_DB:-community_credit_bench_commitments}" ;;
     index) DB="${BENCH_DB:-community_credit_bench}" ;;
     load) DB="${BENCH_DB:-community_credit_bench_load}" ;;
-    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments', 'index' or 'load', not '$BENCH'." ;;
+    city) DB="${BENCH_DB:-community_credit_bench_city}" ;;
+    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments', 'index', 'load' or 'city', not '$BENCH'." ;;
 esac
+# the city compares with Odoo's loyalty module: install it too
+INSTALL="$ADDON_NAME"
+[ "$BENCH" != city ] || INSTALL="$ADDON_NAME,loyalty"
 common=(--addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 [ -z "${PGPASSWORD:-}" ] || common+=(--db_password="$PGPASSWORD")
 
@@ -66,9 +72,9 @@ if db_exists; then
             --workers=0 --max-cron-threads=0 --log-level=warn
     fi
 else
-    info "Creating '$DB' with $ADDON_NAME installed, without demo data"
+    info "Creating '$DB' with $INSTALL installed, without demo data"
     t0=$SECONDS
-    odoo_bin -d "$DB" "${common[@]}" -i "$ADDON_NAME" --without-demo=all --stop-after-init \
+    odoo_bin -d "$DB" "${common[@]}" -i "$INSTALL" --without-demo=all --stop-after-init \
         --workers=0 --max-cron-threads=0 --log-level=warn
     info "Installed in $((SECONDS - t0)) s"
 fi
