@@ -520,7 +520,8 @@ def expected_outcomes(data, n, nc):
         exp["points_value"] += points
         exp["services_value"] += done
         exp["deductions_value"] += deductions
-        exp["score"] += 100.0 * sum(met.values()) / len(met)
+        # the evaluation rounds each score to one decimal (equal weights here)
+        exp["score"] += round(100.0 * sum(met.values()) / len(met), 1)
         if all(met.values()):
             exp["fulfilled"] += 1
             exp["bonus"] += 1
@@ -677,7 +678,7 @@ def check(registry, data, exp):
         expect(
             "deductions measured (sum)", round(by_kind["no_deduction"][2]), exp["deductions_value"]
         )
-        # (the evaluation writes unrounded scores: compare the sums to one decimal)
+        # (scores are rounded to one decimal each: compare the sums to one decimal)
         cr.execute(
             "SELECT ROUND(SUM(score)::numeric, 1) FROM credit_commitment WHERE template_id = %s",
             [data["template"]],
