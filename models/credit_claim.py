@@ -820,7 +820,9 @@ class CreditClaim(models.Model):
         claims._notify_people(
             lambda c: self.env._(
                 "Your claim %(claim)s was rejected: %(reason)s", claim=c.name, reason=reason
-            )
+            ),
+            subjects=False,
+            noticed=True,
         )
         return True
 
@@ -993,7 +995,9 @@ class CreditClaim(models.Model):
                 "Your claim %(claim)s was withdrawn after an objection: %(reason)s",
                 claim=c.name,
                 reason=reason,
-            )
+            ),
+            subjects=False,
+            noticed=True,
         )
 
     # --------------------------------------------------------------- helpers
@@ -1011,13 +1015,17 @@ class CreditClaim(models.Model):
                 author_id=self.env.user.partner_id.id,
             )
 
-    def _notify_people(self, body_for, subjects=True):
-        """Tell the submitter (and the subjects who have a login) about a decision,
-        in their inbox or by e-mail."""
+    def _notify_people(self, body_for, subjects=True, noticed=False):
+        """Tell the submitter (and, with `subjects`, the subjects who have a login)
+        about a decision, in their inbox or by e-mail. `noticed`: the subjects were
+        sent a notice (with how to appeal) already; a submitter who is one of them
+        is not told twice."""
         for claim in self:
             partners = claim.submitted_by_id.partner_id
             if subjects:
                 partners |= claim.partner_ids.filtered("user_ids")
+            if noticed:
+                partners -= claim.partner_ids
             partners -= self.env.user.partner_id
             if partners:
                 claim.message_notify(

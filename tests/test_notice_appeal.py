@@ -229,6 +229,22 @@ class TestNoticeAppeal(ClaimCase):
         )
         self.assertEqual(message.partner_ids, self.res_a1)
         self.assertIn("not accepted", message.body)
+        # the subject is told once (the notice); the grid worker who entered it, on the claim
+        told = self.env["mail.message"].search(
+            [("model", "=", "credit.claim"), ("res_id", "=", claim.id),
+             ("body", "ilike", "was rejected")]
+        )  # fmt: skip
+        self.assertEqual(told.partner_ids, self.user_grid.partner_id)
+
+    def test_self_declared_rejection_told_once(self):
+        claim = self.submitted(self.user_resident, self.res_a1, self.rule_clean)
+        claim.with_user(self.user_reviewer).action_reject("Not on the roster")
+        notice = self.Notice.search([("claim_id", "=", claim.id)])
+        self.assertEqual((notice.partner_id, notice.state), (self.res_a1, "sent"))
+        to_resident = self.env["mail.message"].search(
+            [("partner_ids", "in", self.res_a1.ids), ("body", "ilike", "Not on the roster")]
+        )
+        self.assertEqual(to_resident.mapped("model"), ["credit.notice"])
 
     # ----------------------------------------------------------- appeals
     def test_appeal_upheld_reverses_the_deduction(self):
