@@ -50,6 +50,14 @@ class CreditSettlement(models.Model):
     company_id = fields.Many2one(related="community_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
 
+    _sql_constraints = [
+        (
+            "merchant_period_uniq",
+            "unique(merchant_id, community_id, date_from)",
+            "This merchant already has a settlement of this community for this period.",
+        ),
+    ]
+
     @api.depends("merchant_id", "date_from")
     def _compute_name(self):
         for settlement in self:
@@ -77,14 +85,6 @@ class CreditSettlement(models.Model):
             settlement.points_honoured = done[1]
             settlement.value_honoured = done[2]
             settlement.difference = settlement.pledged_value - done[2]
-
-    _sql_constraints = [
-        (
-            "merchant_period_uniq",
-            "unique(merchant_id, community_id, date_from)",
-            "This merchant already has a settlement of this community for this period.",
-        ),
-    ]
 
     @api.constrains("merchant_id", "community_id", "date_from", "date_to")
     def _check_no_overlap(self):
