@@ -144,29 +144,31 @@ class CreditNotice(models.Model):
     @api.depends("state", "appeal_deadline", "appeal_ids.state")
     def _compute_is_final(self):
         today = fields.Date.context_today(self)
+        final = self.filtered_domain(self._final_domain())
         for notice in self:
-            states = set(notice.appeal_ids.mapped("state"))
-            sent = notice.state == "sent"
-            notice.is_final = bool(
-                sent
-                and not states & {"open", "upheld"}
-                and ("dismissed" in states or (notice.appeal_deadline or today) < today)
-            )
+            notice.is_final = notice in final
             notice.can_appeal = bool(
-                sent and not states and (notice.appeal_deadline or today) >= today
+                notice.state == "sent"
+                and not notice.appeal_ids
+                and (notice.appeal_deadline or today) >= today
             )
+
+    def _final_domain(self):
+        """The one rule of finality, for the compute, the search and the SQL of
+        the statistics: told, no appeal open or upheld, and either the appeal
+        window has closed or an appeal was dismissed."""
+        return [
+            ("state", "=", "sent"),
+            ("appeal_ids", "not any", [("state", "in", ("open", "upheld"))]),
+            "|",
+            ("appeal_deadline", "<", fields.Date.context_today(self)),
+            ("appeal_ids", "any", [("state", "=", "dismissed")]),
+        ]
 
     def _search_is_final(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(self.env._("Unsupported search on final notices."))
-        today = fields.Date.context_today(self)
-        domain = [
-            ("state", "=", "sent"),
-            ("appeal_ids", "not any", [("state", "in", ("open", "upheld"))]),
-            "|",
-            ("appeal_deadline", "<", today),
-            ("appeal_ids", "any", [("state", "=", "dismissed")]),
-        ]
+        domain = self._final_domain()
         if (operator == "=") == value:
             return domain
         return [("id", "not in", self.sudo()._search(domain))]
