@@ -32,7 +32,6 @@ and, for machines, ``BENCH name value unit`` lines. Exits 1 when the balances do
 not equal the ledger at the end (or another check fails), 2 on unusable data.
 """
 
-import argparse
 import json
 import random
 import statistics
@@ -58,12 +57,14 @@ from bench_ledger import (
     SUBJECTS,
     Results,
     bench_info,
+    bench_parser,
     checkpoint,
     generate,
     log,
     maintenance,
     measure_post,
     next_id,
+    open_bench,
     percentile,
     timed,
 )
@@ -1160,13 +1161,7 @@ def portal(env, registry, info, args, odoo_argv, rng, card_of, results, table, c
 
 # ------------------------------------------------------------------- main
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the whole city")
+    parser = bench_parser(__doc__, "1.0 = the whole city")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--batch", type=int, default=10_000, help="lines per posted batch")
     parser.add_argument("--samples", type=int, default=200, help="residents timed one by one")
@@ -1175,23 +1170,12 @@ def main():
     parser.add_argument("--requests", type=int, default=30, help="portal requests per page")
     parser.add_argument("--workers", type=int, default=2, help="Odoo workers for the portal")
     parser.add_argument("--port", type=int, default=8279)
-    args = parser.parse_args(argv)
-    if args.scale <= 0 or args.repeat < 1:
-        parser.error("--scale must be positive and --repeat at least 1")
+    args, registry = open_bench(parser)
+    odoo_argv = args.odoo_argv
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    t0 = time.perf_counter()
-    registry = Registry(dbname)
-    log(f"Registry of '{dbname}' loaded in {time.perf_counter() - t0:.1f} s")
     if "loyalty.card" not in registry:
         log(f"'{dbname}' has no loyalty module: run BENCH=city bash benchmarks/run.sh")
         return 2

@@ -19,13 +19,12 @@ Checks at the end that the ledger holds exactly one line per claimed subject and
 that the balances equal the ledger. Prints ``BENCH name value unit`` lines.
 """
 
-import argparse
 import sys
 import time
 import tracemalloc
 from datetime import timedelta
 
-from bench_ledger import Results, log, maintenance, next_id
+from bench_ledger import Results, bench_parser, log, maintenance, next_id, open_bench
 
 RESIDENTS = 35_000
 CLAIMS = 20_000
@@ -230,28 +229,12 @@ def timed(results, name, func, count=None, unit_name="claims"):
 
 
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = Longhai's month")
-    args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
+    parser = bench_parser(__doc__, "1.0 = Longhai's month")
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    registry = Registry(dbname)
     results = Results(args.scale)
     n_claims = max(20, round(CLAIMS * args.scale))
     tracemalloc.start()

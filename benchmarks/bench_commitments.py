@@ -31,7 +31,6 @@ the outcomes, and the balances against the ledger (a sample, then all of them).
 Prints ``BENCH name value unit`` lines and PASS or FAIL.
 """
 
-import argparse
 import cProfile
 import os
 import pstats
@@ -43,7 +42,7 @@ import time
 import tracemalloc
 from datetime import date, datetime, timedelta
 
-from bench_ledger import Results, checkpoint, log, maintenance, next_id
+from bench_ledger import Results, bench_parser, checkpoint, log, maintenance, next_id, open_bench
 
 COMMUNITIES = 53
 SUBJECTS = 350_000
@@ -765,13 +764,7 @@ def check(registry, data, exp):
 
 
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 350,000 commitments")
+    parser = bench_parser(__doc__, "1.0 = 350,000 commitments")
     parser.add_argument(
         "--limit", type=int, default=EVAL_LIMIT, help="commitments per _cron_evaluate() call"
     )
@@ -792,21 +785,11 @@ def main():
         action="store_false",
         help="skip the re-evaluation of every commitment",
     )
-    args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    registry = Registry(dbname)
     results = Results(args.scale)
 
     with registry.cursor() as cr:

@@ -10,12 +10,11 @@ then undone (every line reversed). Residents are bulk-inserted with SQL.
 Checks the ledger and the balances at the end and prints ``BENCH name value unit``.
 """
 
-import argparse
 import sys
 import time
 from datetime import datetime, timedelta
 
-from bench_ledger import Results, log, maintenance, next_id
+from bench_ledger import Results, bench_parser, log, maintenance, next_id, open_bench
 
 ATTENDEES = 1000
 PREFIX = "BEV"
@@ -108,28 +107,12 @@ def setup(env, n):
 
 
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000 attendees")
-    args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
+    parser = bench_parser(__doc__, "1.0 = 1,000 attendees")
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    registry = Registry(dbname)
     results = Results(args.scale)
     n = max(10, round(ATTENDEES * args.scale))
 

@@ -28,7 +28,6 @@ Prints a table and, for machines, one ``BENCH name value unit`` line per result.
 Exits 1 when a check fails, 2 when the bench data is missing.
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -37,7 +36,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from bench_ledger import Results, bench_info, log
+from bench_ledger import Results, bench_info, bench_parser, log, open_bench
 
 EARNING_ORIGINS = ["manual", "claim", "event", "contract"]  # models/credit_board.py
 TARGET_INDEX_YEAR_S = 10  # the whole city's index for a year, at most
@@ -396,15 +395,7 @@ def run(env, info, args, results):
 
 # ------------------------------------------------------------------- main
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="must be the scale of the generated data"
-    )
+    parser = bench_parser(__doc__, "must be the scale of the generated data")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument(
         "--no-profile", dest="profile", action="store_false", help="skip the query profiles"
@@ -415,23 +406,11 @@ def main():
         default=1.0,
         help="EXPLAIN ANALYZE the profiled queries slower than this (seconds)",
     )
-    args = parser.parse_args(argv)
-    if args.scale <= 0 or args.repeat < 1:
-        parser.error("--scale must be positive and --repeat at least 1")
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    t0 = time.perf_counter()
-    registry = Registry(dbname)
-    log(f"Registry of '{dbname}' loaded in {time.perf_counter() - t0:.1f} s")
     missing = {"credit.index.period", "credit.board"} - set(registry)
     if "credit.ledger.line" not in registry:
         log(MISSING_DATA.format(db=dbname))

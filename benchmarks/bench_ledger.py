@@ -107,6 +107,44 @@ def percentile(values, pct):
     return ordered[rank - 1]
 
 
+# ------------------------------------------------------------- command line
+def bench_parser(doc, scale_help=None):
+    """The parser of a benchmark's own options; every benchmark has --scale."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help=scale_help)
+    return parser
+
+
+def open_bench(parser):
+    """Parse the command line: the benchmark's options, then after `--` Odoo's
+    (`-d DB --addons-path=...`, kept as args.odoo_argv). Returns (args, registry)."""
+    argv, odoo_argv = sys.argv[1:], []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
+    args = parser.parse_args(argv)
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
+    if getattr(args, "repeat", 1) < 1:
+        parser.error("--repeat must be at least 1")
+
+    import odoo
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(
+        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
+        setup_logging=True,
+    )
+    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
+    if not dbname:
+        parser.error("give the database after --: -- -d DB --addons-path=...")
+    t0 = time.perf_counter()
+    registry = Registry(dbname)
+    log(f"Registry of '{dbname}' loaded in {time.perf_counter() - t0:.1f} s")
+    args.odoo_argv = odoo_argv
+    return args, registry
+
+
 # ---------------------------------------------------------------- data set
 def bench_info(env):
     raw = env["ir.config_parameter"].sudo().get_param(PARAM)
@@ -844,37 +882,17 @@ def run_benchmarks(env, info, args):
 
 # ------------------------------------------------------------------- main
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = Rongcheng scale")
+    parser = bench_parser(__doc__, "1.0 = Rongcheng scale")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--batch", type=int, default=10_000, help="lines per posted batch")
     parser.add_argument("--samples", type=int, default=200, help="subjects timed one by one")
     parser.add_argument(
         "--community-samples", type=int, default=20, help="communities timed one by one"
     )
-    args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
-
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = odoo.tools.config["db_name"]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    dbname = dbname.split(",")[0]
-    t0 = time.perf_counter()
-    registry = Registry(dbname)
-    log(f"Registry of '{dbname}' loaded in {time.perf_counter() - t0:.1f} s")
 
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})

@@ -21,7 +21,6 @@ down, Odoo reconnects, and the reconciliation must still hold: a redemption
 acknowledged before the restart is never lost.
 """
 
-import argparse
 import http.cookiejar
 import json
 import os
@@ -36,7 +35,7 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 
-from bench_ledger import Results, log, percentile
+from bench_ledger import Results, bench_parser, log, open_bench, percentile
 
 PREFIX = "BLD"
 POINTS_EACH = 30
@@ -345,33 +344,20 @@ def start_server(odoo_argv, dbname, workers, port, name="load"):
 
 
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="users and seconds times SCALE")
+    parser = bench_parser(__doc__, "users and seconds times SCALE")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", 8269)))
     parser.add_argument("--restart-db-at", type=float, default=None)
-    args = parser.parse_args(argv)
+    args, registry = open_bench(parser)
+    odoo_argv = args.odoo_argv
+    dbname = registry.db_name
     users = max(2, round(args.users * min(args.scale, 1)))
     seconds = max(5.0, args.seconds * args.scale)
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    registry = Registry(dbname)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
         if env["credit.place"].search_count([("code", "=", f"{PREFIX}-C")]):
@@ -428,7 +414,6 @@ def main():
         results.add(f"load: {kind} p50", percentile(times, 50) * 1000, "ms")
         results.add(f"load: {kind} p95", percentile(times, 95) * 1000, "ms")
         results.add(f"load: {kind} server errors", errors, "requests")
-    registry = Registry(dbname)
     with registry.cursor() as cr:
         problems, vouchers, claims, unacked = reconcile(cr, data, acknowledged, restarted)
     results.add("load: vouchers issued", vouchers, "vouchers")

@@ -9,11 +9,10 @@ and exporting the largest one to XLSX. Checks that the settlements add up to
 the vouchers and prints ``BENCH name value unit`` lines.
 """
 
-import argparse
 import sys
 import time
 
-from bench_ledger import Results, log, maintenance, next_id
+from bench_ledger import Results, bench_parser, log, maintenance, next_id, open_bench
 
 MERCHANTS = 70
 VOUCHERS = 30_000
@@ -131,28 +130,12 @@ def setup(env, n_merchants, n_vouchers):
 
 
 def main():
-    argv = sys.argv[1:]
-    odoo_argv = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, odoo_argv = argv[:cut], argv[cut + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
+    parser = bench_parser(__doc__)
+    args, registry = open_bench(parser)
+    dbname = registry.db_name
 
     import odoo
-    from odoo.modules.registry import Registry
 
-    odoo.tools.config.parse_config(
-        [*odoo_argv, "--log-level=warn", "--workers=0", "--max-cron-threads=0"],
-        setup_logging=True,
-    )
-    dbname = (odoo.tools.config["db_name"] or "").split(",")[0]
-    if not dbname:
-        parser.error("give the database after --: -- -d DB --addons-path=...")
-    registry = Registry(dbname)
     results = Results(args.scale)
     n_merchants = max(2, round(MERCHANTS * args.scale))
     n_vouchers = max(20, round(VOUCHERS * args.scale))
