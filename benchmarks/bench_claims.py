@@ -194,9 +194,11 @@ def claim_values(data, n_claims):
 
     residents, rules = data["residents"], data["rules"]
     start = data["month_start"]
-    n_group = min(round(GROUP_CLAIMS * n_claims / CLAIMS), n_claims // 10)
-    vals_list = []
     nb = data["buildings"]
+    # at small scales a building may not hold ten residents for every group claim
+    groups_per_building = len(residents) // nb // GROUP_SIZE
+    n_group = min(round(GROUP_CLAIMS * n_claims / CLAIMS), n_claims // 10, nb * groups_per_building)
+    vals_list = []
     # residents[i] lives in building (i + 1) % nb: a group is ten residents of one
     # building, taken from the end of the list; single claims take it from the start
     by_building = [residents[(b - 1) % nb :: nb] for b in range(nb)]
