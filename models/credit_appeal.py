@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_claim import MAX_PORTAL_FILES
-from .utils import html_text, read_evidence
+from .utils import attach_evidence, html_text
 
 ACTIVITY_APPEAL = "community_credit.mail_act_credit_appeal"
 WORKFLOW_FIELDS = {"state", "decided_by_id", "decided_date", "attachment_ids"}
@@ -231,25 +231,8 @@ class CreditAppeal(models.Model):
             raise UserError(
                 self.env._("Add at most %(count)s photos to one appeal.", count=MAX_PORTAL_FILES)
             )
-        ids = []
-        for name, datas in files:
-            raw, mimetype = read_evidence(self.env, name, datas)
-            # sudo: portal users cannot create attachments; the appeal is their own,
-            # made just now, and the attachment belongs to it
-            attachment = (
-                self.env["ir.attachment"]
-                .sudo()
-                .create(
-                    {
-                        "name": name or "evidence",
-                        "raw": raw,
-                        "mimetype": mimetype,
-                        "res_model": self._name,
-                        "res_id": self.id,
-                    }
-                )
-            )
-            ids.append(attachment.id)
+        # the appeal is the resident's own, made just now
+        ids = [attach_evidence(self, name, datas).id for name, datas in files]
         self.sudo().with_context(credit_appeal_workflow=True).write(
             {"attachment_ids": [Command.link(i) for i in ids]}
         )

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_ledger_line import period_start
-from .utils import html_text, mask_name, read_evidence
+from .utils import attach_evidence, html_text, mask_name
 
 CLAIM_STATES = [
     ("draft", "Draft"),
@@ -503,6 +503,16 @@ class CreditClaim(models.Model):
         ]
         self.env["credit.ledger.line"]._check_caps(waiting + own, rules)
 
+    def _check_decider(self):
+        """Each claim of self waits for a review (review group or council) that
+        the current user may decide."""
+        for claim in self:
+            if claim.state not in WAITING_STATES:
+                raise UserError(
+                    self.env._("Claim %(claim)s is not waiting for a review.", claim=claim.name)
+                )
+            claim._check_reviewer(claim.state)
+
     def _check_reviewer(self, stage):
         """May the current user decide at this stage? Nobody decides their own
         claim or a claim that benefits them."""
@@ -625,17 +635,9 @@ class CreditClaim(models.Model):
     def action_approve(self):
         """Approve at the current stage (review group or council); the last
         stage publishes the claim or posts its points."""
+        self._check_decider()
         review = self.filtered(lambda c: c.state == "review")
         council = self.filtered(lambda c: c.state == "council")
-        other = self - review - council
-        if other:
-            raise UserError(
-                self.env._("Claim %(claim)s is not waiting for a review.", claim=other[0].name)
-            )
-        for claim in review:
-            claim._check_reviewer("review")
-        for claim in council:
-            claim._check_reviewer("council")
         self._check_final_granter(review.filtered(lambda c: not c.community_id.claim_council_stage))
         self._check_final_granter(council)
         now = fields.Datetime.now()
@@ -805,12 +807,7 @@ class CreditClaim(models.Model):
     def action_reject(self, reason):
         """Reject at a review stage; the reason is told to the submitter and subjects."""
         reason = self._require_reason(reason)
-        for claim in self:
-            if claim.state not in WAITING_STATES:
-                raise UserError(
-                    self.env._("Claim %(claim)s is not waiting for a review.", claim=claim.name)
-                )
-            claim._check_reviewer(claim.state)
+        self._check_decider()
         claims = self._workflow().sudo()  # sudo: deciders checked above
         claims.write({"state": "rejected", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
@@ -829,12 +826,7 @@ class CreditClaim(models.Model):
     def action_send_back(self, reason):
         """Return to the submitter as a draft, to complete or correct it."""
         reason = self._require_reason(reason)
-        for claim in self:
-            if claim.state not in WAITING_STATES:
-                raise UserError(
-                    self.env._("Claim %(claim)s is not waiting for a review.", claim=claim.name)
-                )
-            claim._check_reviewer(claim.state)
+        self._check_decider()
         claims = self._workflow().sudo()  # sudo: deciders checked above
         claims.write({"state": "draft", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
@@ -893,22 +885,8 @@ class CreditClaim(models.Model):
                     claim=self.name,
                 )
             )
-        raw, mimetype = read_evidence(self.env, name, datas)
-        # sudo: portal users cannot create attachments; the claim's write access
-        # was checked above and the attachment belongs to the claim
-        attachment = (
-            self.env["ir.attachment"]
-            .sudo()
-            .create(
-                {
-                    "name": name or "evidence",
-                    "raw": raw,
-                    "mimetype": mimetype,
-                    "res_model": self._name,
-                    "res_id": self.id,
-                }
-            )
-        )
+        # the claim's write access was checked above
+        attachment = attach_evidence(self, name, datas)
         self.sudo()._workflow().write({"attachment_ids": [Command.link(attachment.id)]})
         return attachment.id
 

@@ -55,3 +55,23 @@ def read_evidence(env, name, datas):
     ):
         raise UserError(env._("%(name)s is not a photo or a PDF document.", name=name))
     return raw, mimetype
+
+
+def attach_evidence(record, name, datas):
+    """Check a photo or PDF (read_evidence) and store it as an attachment of
+    `record`. Runs as superuser: portal users cannot create attachments, so the
+    caller checks first that `record` is theirs to add evidence to."""
+    raw, mimetype = read_evidence(record.env, name, datas)
+    return (
+        record.env["ir.attachment"]
+        .sudo()
+        .create(
+            {
+                "name": name or "evidence",
+                "raw": raw,
+                "mimetype": mimetype,
+                "res_model": record._name,
+                "res_id": record.id,
+            }
+        )
+    )
