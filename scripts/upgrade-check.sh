@@ -92,8 +92,12 @@ unversioned="$(psql -d "$DB" -XAtq -c "
     SELECT (SELECT COUNT(*) FROM credit_rule r WHERE NOT EXISTS (
                 SELECT 1 FROM credit_rule_version v WHERE v.rule_id = r.id
                    AND v.points = r.points
-                   AND (v.cap_day, v.cap_week, v.cap_month, v.cap_year)
-                       IS NOT DISTINCT FROM (r.cap_day, r.cap_week, r.cap_month, r.cap_year)))
+                   -- no cap is 0 or NULL (a rule created without caps has NULL columns,
+                   -- its versions read them through the ORM as 0)
+                   AND (COALESCE(v.cap_day, 0), COALESCE(v.cap_week, 0),
+                        COALESCE(v.cap_month, 0), COALESCE(v.cap_year, 0))
+                     = (COALESCE(r.cap_day, 0), COALESCE(r.cap_week, 0),
+                        COALESCE(r.cap_month, 0), COALESCE(r.cap_year, 0))))
          + (SELECT COUNT(*) FROM credit_ledger_line l
              WHERE l.rule_id IS NOT NULL AND NOT EXISTS (
                    SELECT 1 FROM credit_rule_version v
