@@ -162,22 +162,26 @@ class CreditBudget(models.Model):
         )
         self.env["credit.place"].flush_model(["parent_path"])
         self.flush_model(["place_id", "date_from", "date_to", "company_id"])
+        # One sum per budget, correlated: each reads only the lines of its
+        # period, place by place (index on place and date), however long the
+        # ledger's history.
         self.env.cr.execute(
             SQL(
                 """
-                SELECT b.id, COALESCE(SUM(l.points), 0)
+                SELECT b.id,
+                       (SELECT COALESCE(SUM(l.points), 0)
+                          FROM credit_place lp
+                          JOIN credit_ledger_line l
+                            ON l.place_id = lp.id
+                           AND l.date BETWEEN b.date_from AND b.date_to
+                         WHERE lp.parent_path LIKE bp.parent_path || %(any)s
+                           AND l.company_id = b.company_id
+                           AND l.points > 0
+                           AND l.state = 'posted'
+                           AND l.origin = ANY(%(origins)s))
                   FROM credit_budget b
                   JOIN credit_place bp ON bp.id = b.place_id
-                  JOIN credit_ledger_line l
-                    ON l.date BETWEEN b.date_from AND b.date_to
-                   AND l.company_id = b.company_id
-                   AND l.points > 0
-                   AND l.state = 'posted'
-                   AND l.origin = ANY(%(origins)s)
-                  JOIN credit_place lp
-                    ON lp.id = l.place_id AND lp.parent_path LIKE bp.parent_path || %(any)s
                  WHERE b.id = ANY(%(budgets)s)
-              GROUP BY b.id
                 """,
                 origins=ISSUED_ORIGINS,
                 budgets=list(budget_ids),
