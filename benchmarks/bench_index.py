@@ -39,6 +39,7 @@ from datetime import date, timedelta
 from bench_ledger import Results, bench_info, bench_parser, log, open_bench
 
 EARNING_ORIGINS = ["manual", "claim", "event", "contract"]  # models/credit_board.py
+ISSUED_ORIGINS = ["manual", "claim", "event", "contract"]  # models/credit_budget.py
 TARGET_INDEX_YEAR_S = 10  # the whole city's index for a year, at most
 MISSING_DATA = (
     "No ledger bench data in the database '{db}'. Create it first with\n"
@@ -365,6 +366,64 @@ def run(env, info, args, results):
             len(rows) == line_count and rows[-1][1] == balance,
             f"{len(rows)} lines, ends at {rows[-1][1] if rows else None}, balance {balance}",
         )
+    cr.rollback()
+
+    # ---- budgets: what a list page of 80 monthly budgets and one budget (the
+    # check of a grant) have issued, against a sum over the lines' community
+    from dateutil.relativedelta import relativedelta
+
+    months = []
+    month = first_day.replace(day=1) + relativedelta(months=1)
+    while month + relativedelta(months=1) <= last_day:
+        months.append(month)
+        month += relativedelta(months=1)
+    budgets = env["credit.budget"].create(
+        [
+            {"place_id": c, "period": "month", "date_from": m, "points": 10**9}
+            for c in communities
+            for m in months
+        ]
+    )
+    env.flush_all()
+    cr.execute("ANALYZE credit_budget")
+    log(
+        f"\nBudgets: {len(budgets):,} monthly budgets of {len(communities)} communities "
+        f"(median of {args.repeat}, manager, rolled back)"
+    )
+    for name, ids in [("budget_list_page_80", budgets[:80].ids), ("budget_one", budgets[-1:].ids)]:
+
+        def budgets_once(ids=ids):
+            manager_env.invalidate_all()
+            t0 = time.perf_counter()
+            manager_env["credit.budget"].browse(ids).mapped("issued")
+            return time.perf_counter() - t0
+
+        budgets_once()
+        med, times = median_of(budgets_once, args.repeat)
+        results.add(
+            name, med * 1000, "ms", note=", ".join(f"{t * 1000:.1f}" for t in times) + " ms"
+        )
+    cr.execute(
+        """
+        SELECT b.id, COALESCE(SUM(l.points), 0)
+          FROM credit_budget b
+     LEFT JOIN credit_ledger_line l
+            ON l.community_id = b.place_id AND l.date BETWEEN b.date_from AND b.date_to
+           AND l.points > 0 AND l.state = 'posted' AND l.origin = ANY(%s)
+         WHERE b.id = ANY(%s)
+      GROUP BY b.id
+        """,
+        [ISSUED_ORIGINS, budgets.ids],
+    )
+    expected = dict(cr.fetchall())
+    issued = {b.id: b.issued for b in budgets.with_env(manager_env)}
+    wrong = [b for b in expected if expected[b] != issued[b]]
+    check(
+        f"issued of all {len(budgets):,} budgets = SQL over the lines' community "
+        f"({sum(expected.values()):,} points)",
+        not wrong,
+        f"differing: {wrong[:10]}",
+    )
     cr.rollback()
 
     # ---- profiles: every period of the index (EXPLAIN only for the year), the honours
