@@ -369,7 +369,7 @@ def run(env, info, args, results):
     cr.rollback()
 
     # ---- budgets: what a list page of 80 monthly budgets and one budget (the
-    # check of a grant) have issued, against a sum over the lines' community
+    # check of a grant) have issued, against a sum over the places below each
     from dateutil.relativedelta import relativedelta
 
     months = []
@@ -407,8 +407,10 @@ def run(env, info, args, results):
         """
         SELECT b.id, COALESCE(SUM(l.points), 0)
           FROM credit_budget b
-     LEFT JOIN credit_ledger_line l
-            ON l.community_id = b.place_id AND l.date BETWEEN b.date_from AND b.date_to
+          JOIN credit_place bp ON bp.id = b.place_id
+     LEFT JOIN (credit_ledger_line l JOIN credit_place lp ON lp.id = l.place_id)
+            ON lp.parent_path LIKE bp.parent_path || '%%'
+           AND l.date BETWEEN b.date_from AND b.date_to
            AND l.points > 0 AND l.state = 'posted' AND l.origin = ANY(%s)
          WHERE b.id = ANY(%s)
       GROUP BY b.id
@@ -419,7 +421,7 @@ def run(env, info, args, results):
     issued = {b.id: b.issued for b in budgets.with_env(manager_env)}
     wrong = [b for b in expected if expected[b] != issued[b]]
     check(
-        f"issued of all {len(budgets):,} budgets = SQL over the lines' community "
+        f"issued of all {len(budgets):,} budgets = SQL over the places below each "
         f"({sum(expected.values()):,} points)",
         not wrong,
         f"differing: {wrong[:10]}",

@@ -158,23 +158,25 @@ class CreditBudget(models.Model):
         if not budget_ids:
             return {}
         self.env["credit.ledger.line"].flush_model(
-            ["points", "origin", "state", "date", "place_id"]
+            ["points", "origin", "state", "date", "place_id", "community_id", "company_id"]
         )
         self.env["credit.place"].flush_model(["parent_path"])
-        self.flush_model(["place_id", "date_from", "date_to", "company_id"])
-        # One sum per budget, correlated: each reads only the lines of its
-        # period, place by place (index on place and date), however long the
-        # ledger's history.
+        self.flush_model(["place_id", "community_id", "date_from", "date_to", "company_id"])
+        # One sum per budget, correlated: each reads only its community's lines
+        # of its period (index on community and date), however long the
+        # ledger's history; a line's community is that of its place. A grid's or
+        # an estate's budget keeps the lines of the places below it.
         self.env.cr.execute(
             SQL(
                 """
                 SELECT b.id,
                        (SELECT COALESCE(SUM(l.points), 0)
-                          FROM credit_place lp
-                          JOIN credit_ledger_line l
-                            ON l.place_id = lp.id
+                          FROM credit_ledger_line l
+                         WHERE l.community_id = b.community_id
                            AND l.date BETWEEN b.date_from AND b.date_to
-                         WHERE lp.parent_path LIKE bp.parent_path || %(any)s
+                           AND (b.place_id = b.community_id OR l.place_id = ANY(ARRAY(
+                                SELECT lp.id FROM credit_place lp
+                                 WHERE lp.parent_path LIKE bp.parent_path || %(any)s)))
                            AND l.company_id = b.company_id
                            AND l.points > 0
                            AND l.state = 'posted'
