@@ -814,11 +814,10 @@ class CreditClaim(models.Model):
         claims._log(self.env._("Rejected: %(reason)s", reason=reason))
         # sudo: each subject is told, with the reason and how to appeal
         self.env["credit.notice"].sudo()._create_for_claims(claims)
-        claims._notify_people(
+        claims._notify_submitter(
             lambda c: self.env._(
                 "Your claim %(claim)s was rejected: %(reason)s", claim=c.name, reason=reason
             ),
-            subjects=False,
             noticed=True,
         )
         return True
@@ -831,13 +830,12 @@ class CreditClaim(models.Model):
         claims.write({"state": "draft", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         claims._log(self.env._("Sent back to the submitter: %(reason)s", reason=reason))
-        claims._notify_people(
+        claims._notify_submitter(
             lambda c: self.env._(
                 "Your claim %(claim)s was sent back for changes: %(reason)s",
                 claim=c.name,
                 reason=reason,
             ),
-            subjects=False,
         )
         return True
 
@@ -968,13 +966,12 @@ class CreditClaim(models.Model):
         self._log(self.env._("Withdrawn: %(reason)s", reason=reason))
         # sudo: each subject is told, as for any rejected claim, and may appeal
         self.env["credit.notice"].sudo()._create_for_claims(self)
-        self._notify_people(
+        self._notify_submitter(
             lambda c: self.env._(
                 "Your claim %(claim)s was withdrawn after an objection: %(reason)s",
                 claim=c.name,
                 reason=reason,
             ),
-            subjects=False,
             noticed=True,
         )
 
@@ -993,15 +990,12 @@ class CreditClaim(models.Model):
                 author_id=self.env.user.partner_id.id,
             )
 
-    def _notify_people(self, body_for, subjects=True, noticed=False):
-        """Tell the submitter (and, with `subjects`, the subjects who have a login)
-        about a decision, in their inbox or by e-mail. `noticed`: the subjects were
-        sent a notice (with how to appeal) already; a submitter who is one of them
-        is not told twice."""
+    def _notify_submitter(self, body_for, noticed=False):
+        """Tell the submitter about a decision, in their inbox or by e-mail.
+        `noticed`: the subjects were sent a notice (with how to appeal), so a
+        submitter who is one of them is not told twice."""
         for claim in self:
             partners = claim.submitted_by_id.partner_id
-            if subjects:
-                partners |= claim.partner_ids.filtered("user_ids")
             if noticed:
                 partners -= claim.partner_ids
             partners -= self.env.user.partner_id
