@@ -83,7 +83,7 @@ class CreditResidentPortal(CustomerPortal):
                 day = date_cls.fromisoformat(date or "")
             except ValueError as exc:
                 raise UserError(request.env._("Say on which day it happened.")) from exc
-            claim = request.env["credit.claim"].portal_declare(
+            claim = request.env["credit.claim"]._portal_declare(
                 form["rule_id"], day, description, self._credit_files()
             )
         except UserError as exc:  # also AccessError and ValidationError
@@ -145,7 +145,7 @@ class CreditResidentPortal(CustomerPortal):
         if not claim:
             return request.redirect("/my/credit/claims")
         try:
-            claim.portal_resubmit(self._credit_files())
+            claim._portal_resubmit(self._credit_files())
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_claim",
@@ -188,7 +188,7 @@ class CreditResidentPortal(CustomerPortal):
         try:
             if not claim:
                 raise UserError(request.env._("This claim is not open for objections."))
-            claim.action_object(clean_text(reason))
+            claim._object(clean_text(reason))
         except UserError as exc:
             values = self._publication_values(
                 error=_error_text(exc), reason=reason, error_claim_id=claim_id

@@ -1,3 +1,4 @@
+from . import credit_workflow_mixin
 from . import credit_place
 from . import credit_subject_role
 from . import credit_household

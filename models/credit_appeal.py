@@ -30,10 +30,12 @@ def _area(place):
 class CreditAppeal(models.Model):
     _name = "credit.appeal"
     _description = "Appeal against a Deduction or a Rejection"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["credit.workflow.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "id desc"
     _check_company_auto = True
     _mail_post_access = "read"
+    _credit_user_fields = frozenset({"decision_reason"})  # the council, while open
+    _credit_create_fields = frozenset({"notice_id", "reason"})
 
     notice_id = fields.Many2one(
         "credit.notice", required=True, readonly=True, ondelete="restrict", index=True
@@ -115,8 +117,9 @@ class CreditAppeal(models.Model):
     def create(self, vals_list):
         user = self.env.user
         is_staff = user.has_group("community_credit.group_credit_grid_worker")
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
         for vals in vals_list:
-            if set(vals) & (WORKFLOW_FIELDS | {"decision_reason"}):
+            if set(vals) & (WORKFLOW_FIELDS | {"decision_reason"}) and not self.env.su:
                 raise UserError(self.env._("An appeal starts under review."))
             if not (vals.get("reason") or "").strip():
                 raise UserError(
@@ -163,14 +166,7 @@ class CreditAppeal(models.Model):
         return appeals
 
     def write(self, vals):
-        if not self.env.context.get("credit_appeal_workflow"):
-            if (
-                set(vals)
-                - {"decision_reason"}
-                - set(self.env["mail.thread"]._fields)
-                - set(self.env["mail.activity.mixin"]._fields)
-            ):
-                raise UserError(self.env._("An appeal cannot be changed once made."))
+        if not self.env.su:
             if "decision_reason" in vals:
                 self._check_decider()
                 if any(a.state != "open" for a in self):
@@ -233,7 +229,7 @@ class CreditAppeal(models.Model):
             )
         # the appeal is the resident's own, made just now
         ids = [attach_evidence(self, name, datas).id for name, datas in files]
-        self.sudo().with_context(credit_appeal_workflow=True).write(
+        self.sudo().write(
             {"attachment_ids": [Command.link(i) for i in ids]}
         )
 
@@ -328,7 +324,7 @@ class CreditAppeal(models.Model):
                     )
                 )
         # sudo: the council member was checked above; the case moves on its own workflow
-        appeals = self.sudo().with_context(credit_appeal_workflow=True)
+        appeals = self.sudo()
         appeals.write(
             {
                 "state": decision,

@@ -23,7 +23,11 @@ MANAGER = "community_credit.group_credit_manager"
 class CreditBoard(models.Model):
     _name = "credit.board"
     _description = "Credit Board"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
+    # the council prepares a draft board (see write); the rest is generated or published
+    _credit_user_fields = frozenset(
+        {"kind", "title", "period", "date_from", "place_id", "size", "min_points", "mask_names"}
+    )
     _order = "date_from desc, kind, id desc"
     _check_company_auto = True
 
@@ -137,6 +141,7 @@ class CreditBoard(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._check_council()
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
         for vals in vals_list:
             place = self.env["credit.place"].browse(vals.get("place_id"))
             community = place.community_id or place
@@ -165,8 +170,9 @@ class CreditBoard(models.Model):
             vals.update(date_from=start, date_to=end)
 
     def write(self, vals):
-        if self.env.context.get("credit_board_publishing"):
+        if self.env.su:
             return super().write(vals)
+        vals = self._credit_checked_vals(vals)
         self._check_council()
         if any(board.state != "draft" for board in self):
             raise UserError(
@@ -177,7 +183,7 @@ class CreditBoard(models.Model):
             )
         if {"date_from", "period"} & set(vals):
             for board in self:
-                period_vals = dict(vals)
+                period_vals = type(vals)(vals)
                 period_vals.setdefault("date_from", board.date_from)
                 period_vals.setdefault("period", board.period)
                 board._normalise_period(period_vals)
@@ -297,7 +303,7 @@ class CreditBoard(models.Model):
                         board=board.name,
                     )
                 )
-            board.with_context(credit_board_publishing=True).write(
+            board.sudo().write(  # sudo: the council member was checked above
                 {
                     "state": "published",
                     "published_on": fields.Datetime.now(),
@@ -360,7 +366,7 @@ class CreditBoard(models.Model):
         boards = self.sudo().search(
             [("state", "=", "published"), ("public_until", "<", today)]
         )  # sudo: the cron expires the boards of every company
-        boards.with_context(credit_board_publishing=True).write({"state": "expired"})
+        boards.write({"state": "expired"})
         for board in boards:
             board._message_log(
                 body=html_text(
@@ -386,7 +392,7 @@ class CreditBoard(models.Model):
         for board in self:
             if board.state != "published":
                 raise UserError(self.env._("%(board)s is not published.", board=board.name))
-        self.with_context(credit_board_publishing=True).write(
+        self.sudo().write(  # sudo: the council member was checked above
             {"state": "withdrawn", "withdraw_reason": reason or False}
         )
         for board in self:
@@ -435,7 +441,14 @@ class CreditBoardLine(models.Model):
 
     board_id = fields.Many2one("credit.board", required=True, ondelete="cascade", index=True)
     rank = fields.Integer(readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Subject", readonly=True, index=True)
+    # the person behind a (possibly masked) name: the council's only
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Subject",
+        readonly=True,
+        index=True,
+        groups="community_credit.group_credit_manager",
+    )
     name_shown = fields.Char(string="Name", readonly=True)
     place_id = fields.Many2one("credit.place", readonly=True)
     points = fields.Integer(readonly=True)

@@ -193,7 +193,7 @@ class CreditBudget(models.Model):
         return dict(self.env.cr.fetchall())
 
     @api.model
-    def _check_lines(self, vals_list, place_paths_by_id):
+    def _check_lines(self, vals_list, place_paths_by_id, approval=False):
         """Refuse grants past a budget; returns the overruns a council member approved.
 
         vals_list: new positive lines under rules; place_paths_by_id: {place_id:
@@ -241,7 +241,7 @@ class CreditBudget(models.Model):
         if not batch:
             return []
         issued = self._issued_by_budget(list(batch))
-        approved = self.env.context.get("credit_budget_approved") and self.env.user.has_group(
+        approved = bool(approval) and self.env.user.has_group(
             "community_credit.group_credit_manager"
         )
         overruns = []
@@ -278,12 +278,12 @@ class CreditBudget(models.Model):
         return overruns
 
     @api.model
-    def _record_overruns(self, overruns, lines):
+    def _record_overruns(self, overruns, lines, reason=False):
         """One credit.budget.overrun per approved overrun, linked to its lines."""
         if not overruns:
             return
         by_key = {line.idempotency_key: line for line in lines}
-        reason = self.env.context.get("credit_budget_reason") or ""
+        reason = reason if isinstance(reason, str) else ""
         vals_list = []
         for overrun in overruns:
             budget_lines = self.env["credit.ledger.line"].browse(

@@ -57,9 +57,14 @@ MAX_PORTAL_FILES = 5
 class CreditClaim(models.Model):
     _name = "credit.claim"
     _description = "Credit Claim"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["credit.workflow.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "date desc, id desc"
     _check_company_auto = True
+    # what the declarant fills in (in draft only, see write); the rest is the workflow's
+    _credit_user_fields = frozenset(CONTENT_FIELDS)
+    _credit_create_fields = frozenset({"company_id"})
+    # a delegated declarant names residents they cannot open: see _check_subjects_named
+    _credit_linked_own_check = frozenset({"partner_ids"})
 
     name = fields.Char(
         string="Reference",
@@ -223,17 +228,19 @@ class CreditClaim(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if set(vals) & (WORKFLOW_FIELDS - {"name"}) and not self._in_workflow():
+            if set(vals) & (WORKFLOW_FIELDS - {"name"}) and not self.env.su:
                 raise UserError(
                     self.env._("A new claim starts as a draft; submit it with the button.")
                 )
             vals.pop("name", None)
         claims = super().create(vals_list)
+        if any("partner_ids" in vals for vals in vals_list):
+            claims._check_subjects_named()
         claims._sync_lines()
         return claims
 
     def write(self, vals):
-        if not self._in_workflow():
+        if not self.env.su:
             if set(vals) & WORKFLOW_FIELDS:
                 raise UserError(
                     self.env._(
@@ -254,7 +261,13 @@ class CreditClaim(models.Model):
                             ],
                         )
                     )
-        result = super().write(vals)
+        if "partner_ids" in vals and not self.env.su:
+            # a refused name leaves nothing behind, even where the caller goes on
+            with self.env.cr.savepoint():
+                result = super().write(vals)
+                self._check_subjects_named()
+        else:
+            result = super().write(vals)
         if {"partner_ids", "rule_id"} & set(vals):
             self._sync_lines()
         return result
@@ -269,11 +282,26 @@ class CreditClaim(models.Model):
                 )
             )
 
-    def _in_workflow(self):
-        return bool(self.env.context.get("credit_claim_workflow"))
+    def _check_subjects_named(self):
+        """Users name only subjects they may see, except a delegated declarant
+        naming the residents their rule covers (checked again at submission)."""
+        if self.env.su:
+            return
+        for claim in self:
+            subjects = claim.sudo().partner_ids
+            hidden = subjects - subjects.with_env(self.env)._filtered_access("read")
+            if hidden and self.env.user not in claim.sudo().rule_id.delegate_user_ids:
+                raise AccessError(
+                    self.env._(
+                        "You may only name subjects you can see: residents declare their "
+                        "own good deeds, grid workers those of the residents of their places."
+                    )
+                )
 
     def _workflow(self):
-        return self.with_context(credit_claim_workflow=True)
+        """The claim as the workflow writes it, once the public action checked
+        the caller: workflow fields are refused to everybody else."""
+        return self.sudo()
 
     def _sync_lines(self):
         """One line per subject, mirroring partner_ids of draft claims."""
@@ -568,7 +596,7 @@ class CreditClaim(models.Model):
                 claim._check_daily_limit()
             declared[declared_as].append(claim.id)
         self._check_content()
-        claims = self._workflow().sudo()  # sudo: the declarant was checked just above
+        claims = self._workflow()  # sudo: the declarant was checked just above
         claims._set_places()
         claims._assign_numbers()
         now = fields.Datetime.now()
@@ -642,8 +670,8 @@ class CreditClaim(models.Model):
         self._check_final_granter(council)
         now = fields.Datetime.now()
         # sudo: the reviewer's right was checked per claim above
-        review = review._workflow().sudo()
-        council = council._workflow().sudo()
+        review = review._workflow()
+        council = council._workflow()
         review.write({"reviewer_id": self.env.uid, "review_date": now})
         council.write({"council_user_id": self.env.uid, "council_date": now})
         (review | council).activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
@@ -698,25 +726,26 @@ class CreditClaim(models.Model):
         (direct | immediate)._post_points()
         direct.filtered(lambda c: c.posted_date).write({"state": "done"})
 
-    def _post_points(self):
+    def _post_points(self, budget_approval=False):
         """Post the points of each claim once (idempotency key per claim and subject).
 
         Returns the claims that could not be posted: their error is kept on the
-        claim and the council gets an activity; the others are posted.
+        claim and the council gets an activity; the others are posted. With
+        budget_approval (checked by the caller) grants past a budget post.
         """
         claims = self.filtered(lambda c: not c.posted_date)
         if not claims:
             return self.browse()
         try:
             with self.env.cr.savepoint():
-                claims._post_points_batch()
+                claims._post_points_batch(budget_approval)
             return self.browse()
         except (UserError, AccessError) as exc:
             if len(claims) > 1:
                 # find the claims at fault, post the others
                 failed = self.browse()
                 for claim in claims:
-                    failed |= claim._post_points()
+                    failed |= claim._post_points(budget_approval)
                 return failed
             error = exc.args[0] if exc.args else str(exc)
         claims.write({"post_error": error})
@@ -731,7 +760,7 @@ class CreditClaim(models.Model):
             )
         return claims
 
-    def _post_points_batch(self):
+    def _post_points_batch(self, budget_approval=False):
         lines = self.line_ids.filtered(lambda ln: not ln.ledger_line_id)
         by_company = defaultdict(list)
         for line in lines:
@@ -757,7 +786,11 @@ class CreditClaim(models.Model):
         for pairs in by_company.values():
             for start in range(0, len(pairs), CHUNK * 5):
                 chunk = pairs[start : start + CHUNK * 5]
-                posted = Ledger._post([vals for _line, vals in chunk], check_rights=False)
+                posted = Ledger._post(
+                    [vals for _line, vals in chunk],
+                    check_rights=False,
+                    budget_approval=budget_approval,
+                )
                 self.env["credit.claim.line"].flush_model()
                 self.env.cr.execute(
                     SQL(
@@ -774,11 +807,20 @@ class CreditClaim(models.Model):
 
     def action_retry_post(self):
         """Council: try again to post claims whose posting failed."""
+        return self._retry_post()
+
+    def action_post_past_budget(self):
+        """Council: post claims whose posting failed on a budget, past it; the
+        overrun is recorded with the council member's name."""
+        return self._retry_post(budget_approval=True)
+
+    def _retry_post(self, budget_approval=False):
         if not self.env.user.has_group("community_credit.group_credit_manager"):
             raise AccessError(self.env._("Only the council can post a claim's points."))
-        claims = self.filtered(lambda c: c.post_error)._workflow().sudo()
+        self.check_access("read")
+        claims = self.filtered(lambda c: c.post_error)._workflow()
         claims.post_error = False
-        failed = claims._post_points()
+        failed = claims._post_points(budget_approval)
         today = fields.Date.context_today(self)
         ok = claims - failed
         ok.filtered(lambda c: c.state != "published" or c.publish_until < today).write(
@@ -808,7 +850,7 @@ class CreditClaim(models.Model):
         """Reject at a review stage; the reason is told to the submitter and subjects."""
         reason = self._require_reason(reason)
         self._check_decider()
-        claims = self._workflow().sudo()  # sudo: deciders checked above
+        claims = self._workflow()  # sudo: deciders checked above
         claims.write({"state": "rejected", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         claims._log(self.env._("Rejected: %(reason)s", reason=reason))
@@ -826,7 +868,7 @@ class CreditClaim(models.Model):
         """Return to the submitter as a draft, to complete or correct it."""
         reason = self._require_reason(reason)
         self._check_decider()
-        claims = self._workflow().sudo()  # sudo: deciders checked above
+        claims = self._workflow()  # sudo: deciders checked above
         claims.write({"state": "draft", "decision_reason": reason, "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         claims._log(self.env._("Sent back to the submitter: %(reason)s", reason=reason))
@@ -854,7 +896,7 @@ class CreditClaim(models.Model):
                 raise AccessError(
                     self.env._("Only the submitter can cancel claim %(claim)s.", claim=claim.name)
                 )
-        claims = self._workflow().sudo()  # sudo: submitter checked above
+        claims = self._workflow()  # sudo: submitter checked above
         claims.write({"state": "cancelled", "deadline": False})
         claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         claims._log(self.env._("Cancelled."))
@@ -871,7 +913,7 @@ class CreditClaim(models.Model):
         self._workflow().write({"state": "draft"})
         return True
 
-    def add_evidence(self, name, datas):
+    def _add_evidence(self, name, datas):
         """Attach a photo or PDF (base64) to a draft claim the user may change;
         for residents, who cannot create attachments themselves."""
         self.ensure_one()
@@ -885,12 +927,12 @@ class CreditClaim(models.Model):
             )
         # the claim's write access was checked above
         attachment = attach_evidence(self, name, datas)
-        self.sudo()._workflow().write({"attachment_ids": [Command.link(attachment.id)]})
+        self._workflow().write({"attachment_ids": [Command.link(attachment.id)]})
         return attachment.id
 
     # --------------------------------------------------------------- portal
     @api.model
-    def portal_declare(self, rule_id, date, description, files=()):
+    def _portal_declare(self, rule_id, date, description, files=()):
         """A resident declares a good deed of their own from the portal: the
         claim, its photos and its submission all happen, or none of it does.
         `files` are (name, base64 data) pairs. Returns the submitted claim."""
@@ -911,11 +953,11 @@ class CreditClaim(models.Model):
                     "partner_ids": [Command.set(partner.ids)],
                 }
             )
-            claim.portal_add_evidence(files)
+            claim._portal_add_evidence(files)
             claim.action_submit()
         return claim
 
-    def portal_add_evidence(self, files):
+    def _portal_add_evidence(self, files):
         """Add photos to one's own draft claim from the portal, at most
         MAX_PORTAL_FILES per claim."""
         self.ensure_one()
@@ -925,16 +967,16 @@ class CreditClaim(models.Model):
                 self.env._("Add at most %(count)s photos to one claim.", count=MAX_PORTAL_FILES)
             )
         for name, datas in files:
-            self.add_evidence(name, datas)
+            self._add_evidence(name, datas)
         return True
 
-    def portal_resubmit(self, files=()):
+    def _portal_resubmit(self, files=()):
         """The resident completes a claim sent back to them and submits it again."""
         self.ensure_one()
         if self.sudo().submitted_by_id != self.env.user:
             raise AccessError(self.env._("You can only change the claims you declared."))
         with self.env.cr.savepoint():
-            self.portal_add_evidence(files)
+            self._portal_add_evidence(files)
             self.action_submit()
         return True
 
@@ -947,7 +989,7 @@ class CreditClaim(models.Model):
         action["context"] = {}
         return action
 
-    def action_object(self, reason):
+    def _object(self, reason):
         """A resident of the publication place objects to this published claim."""
         self.ensure_one()
         # a refused objection leaves nothing behind, even where the caller goes on

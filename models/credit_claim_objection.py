@@ -10,9 +10,11 @@ DECISION_FIELDS = {"state", "answer", "decided_by_id", "decided_date"}
 class CreditClaimObjection(models.Model):
     _name = "credit.claim.objection"
     _description = "Objection to a Published Claim"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "id desc"
     _rec_name = "claim_id"
+    _credit_user_fields = frozenset({"answer"})  # the council, while open (see write)
+    _credit_create_fields = frozenset({"claim_id", "objector_id", "reason"})
 
     claim_id = fields.Many2one(
         "credit.claim", required=True, readonly=True, ondelete="restrict", index=True
@@ -52,8 +54,9 @@ class CreditClaimObjection(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         is_staff = self.env.user.has_group("community_credit.group_credit_grid_worker")
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
         for vals in vals_list:
-            if set(vals) & DECISION_FIELDS:
+            if set(vals) & DECISION_FIELDS and not self.env.su:
                 raise UserError(self.env._("An objection starts under investigation."))
             if not (vals.get("reason") or "").strip():
                 raise UserError(self.env._("Say why you object: the council will look into it."))
@@ -87,7 +90,7 @@ class CreditClaimObjection(models.Model):
         return objections
 
     def write(self, vals):
-        if not self.env.context.get("credit_claim_workflow"):
+        if not self.env.su:
             if set(vals) - {"answer"} - set(self.env["mail.thread"]._fields):
                 raise UserError(self.env._("An objection cannot be changed once made."))
             if "answer" in vals:
@@ -193,7 +196,7 @@ class CreditClaimObjection(models.Model):
             if not (objection.answer or "").strip():
                 raise UserError(self.env._("Write the answer to the objector before deciding."))
         today = fields.Date.context_today(self)
-        objections = self.with_context(credit_claim_workflow=True)
+        objections = self.sudo()  # sudo: the council member was checked above
         objections.write(
             {
                 "state": decision,
@@ -201,8 +204,8 @@ class CreditClaimObjection(models.Model):
                 "decided_date": fields.Datetime.now(),
             }
         )
-        # sudo: the council member was checked above; the claim moves on its own workflow
-        for objection in objections.sudo():
+        # the claim moves on its own workflow
+        for objection in objections:
             claim = objection.claim_id._workflow()
             label = self.env._("upheld") if decision == "upheld" else self.env._("dismissed")
             claim._log(

@@ -18,6 +18,7 @@ ORIGINS = [
     ("redemption", "Reward redemption"),
     ("expiry", "Expiry"),
     ("reversal", "Reversal"),
+    ("merge", "Contact merge"),
 ]
 # origins whose lines follow their rule's sign, validity, caps and deduction policy
 RULE_ORIGINS = {"manual", "claim", "event", "contract"}
@@ -251,7 +252,7 @@ class CreditLedgerLine(models.Model):
     def write(self, vals):
         if not self.env.su:
             self.check_access("write")
-        if set(vals) - SYSTEM_WRITABLE or not self.env.context.get("credit_posting"):
+        if set(vals) - SYSTEM_WRITABLE or not self.env.su:
             raise UserError(
                 self.env._(
                     "Posted ledger lines cannot be changed. To correct a line, reverse "
@@ -335,13 +336,15 @@ class CreditLedgerLine(models.Model):
         return self._post(vals_list, check_rights=False)
 
     @api.model
-    def _post(self, vals_list, *, check_rights=True, allow_negative=True):
+    def _post(self, vals_list, *, check_rights=True, allow_negative=True, budget_approval=False):
         """Post many ledger lines at once: the only way points enter the ledger.
 
         Each dict needs partner_id, idempotency_key and origin; rule_id and date
         are usual; points default to the rule's points. With check_rights, the
         current user must be allowed to grant each rule to each subject. With
-        allow_negative=False a line may not take a balance below zero.
+        allow_negative=False a line may not take a balance below zero. With
+        budget_approval (the reason, given by a council member whose right the
+        caller checked) grants past a budget are posted and the overrun recorded.
 
         Lines whose idempotency key was already posted are not posted again:
         the existing line is returned in their place. The whole batch is posted
@@ -439,17 +442,10 @@ class CreditLedgerLine(models.Model):
         balances = self.env["credit.balance"].sudo()._lock_rows(partners.ids, company_id)
 
         self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT idempotency_key, id FROM credit_ledger_line "
-                "WHERE idempotency_key = ANY(%s)",
-                keys,
-            )
-        )
-        existing = dict(self.env.cr.fetchall())
+        existing = self._check_idempotency(vals_list)
         new_vals = [v for v in vals_list if v["idempotency_key"] not in existing]
         self._check_caps([v for v in new_vals if v["origin"] in RULE_ORIGINS], rules)
-        overruns = self._check_budgets(new_vals)
+        overruns = self._check_budgets(new_vals, budget_approval)
 
         deltas = {}
         for vals in new_vals:
@@ -472,7 +468,7 @@ class CreditLedgerLine(models.Model):
         created = self._insert_lines(new_vals)
         self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
         self._link_evidence(created, new_vals)
-        self.env["credit.budget"]._record_overruns(overruns, created)
+        self.env["credit.budget"]._record_overruns(overruns, created, budget_approval)
         # every deduction under a rule is told to its subject, in this transaction
         deductions = [
             line.id
@@ -484,10 +480,45 @@ class CreditLedgerLine(models.Model):
             self.env["credit.notice"].sudo()._create_for_lines(self.browse(deductions))
         reversed_lines = self.browse([v["reversal_of_id"] for v in new_vals if v["reversal_of_id"]])
         if reversed_lines:
-            reversed_lines.sudo().with_context(credit_posting=True).write({"state": "reversed"})
+            # sudo: the posting path is the only writer of a line's state
+            reversed_lines.sudo().write({"state": "reversed"})
         by_key = {line.idempotency_key: line.id for line in created}
         by_key.update(existing)
         return self.browse([by_key[key] for key in keys])
+
+    @api.model
+    def _check_idempotency(self, vals_list):
+        """Return {key: id} of the keys already posted. A key posted again must
+        be the same grant (subject, rule, points): anything else is refused, never
+        answered with the first line."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT idempotency_key, id, partner_id, rule_id, points "
+                "FROM credit_ledger_line WHERE idempotency_key = ANY(%s)",
+                [v["idempotency_key"] for v in vals_list],
+            )
+        )
+        existing = {}
+        posted = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for vals in vals_list:
+            key = vals["idempotency_key"]
+            if key not in posted:
+                continue
+            line_id, partner_id, rule_id, points = posted[key]
+            if (partner_id, rule_id or False, points) != (
+                vals["partner_id"],
+                vals.get("rule_id") or False,
+                vals["points"],
+            ):
+                raise UserError(
+                    self.env._(
+                        "Grant %(key)s was already posted with another subject, rule or "
+                        "number of points: it is not posted again.",
+                        key=key,
+                    )
+                )
+            existing[key] = line_id
+        return existing
 
     @api.model
     def _insert_lines(self, vals_list):
@@ -742,11 +773,11 @@ class CreditLedgerLine(models.Model):
                 ] += vals["points"]
 
     @api.model
-    def _check_budgets(self, vals_list):
+    def _check_budgets(self, vals_list, approval=False):
         """Refuse new grants under rules that would take a place past its budget
         (see credit.budget._check_lines); returns the overruns a council member
-        approved with the context key credit_budget_approved, to be recorded once
-        the lines exist. No query when the batch grants nothing under rules."""
+        approved (`approval`, the reason), to be recorded once the lines exist.
+        No query when the batch grants nothing under rules."""
         granted = [
             v
             for v in vals_list
@@ -758,7 +789,7 @@ class CreditLedgerLine(models.Model):
         places = self.env["credit.place"].browse({v["place_id"] for v in granted}).sudo()
         paths = {place.id: place.parent_path for place in places}
         # sudo: budgets bind every granter, whether or not they may read them
-        return self.env["credit.budget"].sudo()._check_lines(granted, paths)
+        return self.env["credit.budget"].sudo()._check_lines(granted, paths, approval)
 
     # ------------------------------------------------------------- expiry
     @api.model

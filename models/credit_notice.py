@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .credit_workflow_mixin import MAIL_FIELDS
 from .utils import html_text
 
 _logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ QUIET_CREATE = {"mail_create_nolog": True, "mail_create_nosubscribe": True}
 class CreditNotice(models.Model):
     _name = "credit.notice"
     _description = "Notice of a Deduction or Rejection"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "id desc"
     _check_company_auto = True
     _mail_post_access = "read"
@@ -175,8 +176,8 @@ class CreditNotice(models.Model):
 
     # ----------------------------------------------------------------- CRUD
     def write(self, vals):
-        if not self.env.context.get("credit_notice_sending"):
-            if set(vals) - set(self.env["mail.thread"]._fields):
+        if not self.env.su:
+            if set(vals) - MAIL_FIELDS:
                 raise UserError(
                     self.env._(
                         "A notice records what the subject was told: it cannot be changed. "
@@ -296,7 +297,7 @@ class CreditNotice(models.Model):
             notice = notice.with_context(lang=partner.lang or self.env.lang)
             channel = notice._pick_channel()
             if not channel:
-                notice.with_context(credit_notice_sending=True).write(
+                notice.sudo().write(
                     {
                         "state": "failed",
                         "failure_reason": notice.env._(
@@ -309,7 +310,8 @@ class CreditNotice(models.Model):
                 )
                 continue
             days = notice.community_id.appeal_days or 15
-            sending = notice.with_context(credit_notice_sending=True, credit_notice_channel=channel)
+            # sudo: only the sending writes a notice; the channel key below is read under sudo only
+            sending = notice.sudo().with_context(credit_notice_channel=channel)
             sending.write(
                 {
                     "channel": channel,
@@ -353,7 +355,7 @@ class CreditNotice(models.Model):
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         # a portal notice stays on the portal: no e-mail copy to the subject
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
-        if self.env.context.get("credit_notice_channel") == "portal":
+        if self.env.su and self.env.context.get("credit_notice_channel") == "portal":
             subjects = set(self.partner_id.ids)
             for recipient in recipients:
                 if recipient["id"] in subjects and recipient["notif"] == "email":
@@ -393,7 +395,7 @@ class CreditNotice(models.Model):
         for notice in self.sudo():  # sudo: staff right checked above
             if notice.state == "sent":
                 raise UserError(self.env._("This notice has already been sent."))
-            notice.with_context(credit_notice_sending=True).write(
+            notice.sudo().write(
                 {
                     "state": "sent",
                     "channel": "in_person",

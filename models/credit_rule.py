@@ -239,14 +239,18 @@ class CreditRule(models.Model):
 
     def write(self, vals):
         """Changing the terms of a rule (points, caps, name, description) makes
-        a new version in force from today; a note for it may come in the context
-        key credit_rule_version_note."""
+        a new version in force from today."""
+        return self._write_versioned(vals)
+
+    def _write_versioned(self, vals, note=False):
+        """write(), recording changed terms as a new version with `note` (the
+        simulation wizard's reason for the change)."""
         if not set(VERSION_FIELDS) & set(vals):
             return super().write(vals)
         before = {rule.id: rule._version_terms() for rule in self}
         result = super().write(vals)
         changed = self.filtered(lambda r: r._version_terms() != before[r.id])
-        changed._create_versions(note=self.env.context.get("credit_rule_version_note"))
+        changed._create_versions(note=note)
         return result
 
     def _version_terms(self):
@@ -264,7 +268,7 @@ class CreditRule(models.Model):
         Version = self.env["credit.rule.version"].sudo()
         last = dict(Version._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["number:max"]))
         current = Version.search([("rule_id", "in", self.ids), ("date_to", "=", False)])
-        current.with_context(credit_rule_versioning=True).write({"date_to": today})
+        current.write({"date_to": today})
         vals_list = []
         for rule in self:
             number = last.get(rule, 0)

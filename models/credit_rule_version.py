@@ -52,7 +52,7 @@ class CreditRuleVersion(models.Model):
         # the audit trail of a rule: only the posting of a newer version closes a version
         if not self.env.su:
             self.check_access("write")
-        if set(vals) - {"date_to"} or not self.env.context.get("credit_rule_versioning"):
+        if set(vals) - {"date_to"} or not self.env.su:
             raise UserError(
                 self.env._(
                     "Rule versions cannot be changed: change the rule itself, and a "

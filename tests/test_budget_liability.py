@@ -11,7 +11,7 @@ from odoo.tools import mute_logger
 from .common import DAY, CreditCase
 from .common_claim import ClaimCase
 
-APPROVED = {"credit_budget_approved": True, "credit_budget_reason": "Flood relief volunteers"}
+APPROVED = "Flood relief volunteers"
 
 
 @tagged("post_install", "-at_install")
@@ -114,9 +114,11 @@ class TestBudget(CreditCase):
         )
         self.assertEqual(self.issued(budget), 4)
         self.assertEqual(self.balance(self.res_a1), 2)
-        # the grid worker cannot approve it, even with the context key
-        with self.assertRaises(UserError):
-            self.Ledger.with_user(self.user_grid).with_context(**APPROVED)._post(
+        # the grid worker cannot approve it, even with the old context keys
+        with self.assertRaisesRegex(UserError, "the council must approve grants past the budget"):
+            self.Ledger.with_user(self.user_grid).with_context(
+                credit_budget_approved=True, credit_budget_reason="forged"
+            )._post(
                 [
                     {
                         "partner_id": self.res_a1.id,
@@ -125,7 +127,8 @@ class TestBudget(CreditCase):
                         "origin": "manual",
                         "idempotency_key": "past-4",
                     }
-                ]
+                ],
+                budget_approval=APPROVED,
             )
         # nor a reviewer
         with self.assertRaises(UserError):
@@ -235,7 +238,7 @@ class TestBudget(CreditCase):
         )
 
         def approved(partner, key):
-            self.Ledger.with_user(self.user_manager).with_context(**APPROVED)._post(
+            self.Ledger.with_user(self.user_manager)._post(
                 [
                     {
                         "partner_id": partner.id,
@@ -244,7 +247,8 @@ class TestBudget(CreditCase):
                         "origin": "manual",
                         "idempotency_key": key,
                     }
-                ]
+                ],
+                budget_approval=APPROVED,
             )
 
         # past the estate's budget only (community: 3 + 2 = 5)
@@ -340,14 +344,12 @@ class TestBudgetClaim(ClaimCase):
         )
         # a reviewer cannot force it; the council's plain retry fails the same way
         with self.assertRaises(AccessError):
-            claim.with_user(self.user_reviewer).with_context(**APPROVED).action_retry_post()
+            claim.with_user(self.user_reviewer).action_post_past_budget()
         claim.with_user(self.user_manager).action_retry_post()
         self.assertIn("the council must approve", claim.post_error)
         self.assertEqual(self.balance(self.res_a1), 0)
         # "Post Past Budget"
-        claim.with_user(self.user_manager).with_context(
-            credit_budget_approved=True
-        ).action_retry_post()
+        claim.with_user(self.user_manager).action_post_past_budget()
         self.assertFalse(claim.post_error)
         self.assertEqual(claim.state, "done")
         self.assertEqual(self.balance(self.res_a1), 3)

@@ -32,10 +32,13 @@ class TestClaimDeclaration(ClaimCase):
         self.assertEqual(self.balance(self.res_a1), 0, "nothing is posted before review")
 
     def test_resident_cannot_declare_for_others(self):
-        claim = self.claim(self.user_resident, self.res_a1 | self.res_a2, self.rule_clean)
-        with self.assertRaises(AccessError):
-            claim.action_submit()
-        self.assertEqual(claim.state, "draft")
+        with self.assertRaisesRegex(AccessError, "You may only name subjects you can see"):
+            self.claim(self.user_resident, self.res_a1 | self.res_a2, self.rule_clean)
+        claim = self.claim(self.user_resident, self.res_a1, self.rule_clean)
+        with self.assertRaisesRegex(AccessError, "You may only name subjects you can see"):
+            claim.with_user(self.user_resident).write({"partner_ids": [(4, self.res_a2.id)]})
+        claim.invalidate_recordset()
+        self.assertEqual(claim.partner_ids, self.res_a1)
 
     def test_resident_cannot_declare_staff_only_rule(self):
         claim = self.claim(self.user_resident, self.res_a1, self.rule_fight)
@@ -113,9 +116,9 @@ class TestClaimDeclaration(ClaimCase):
         self.rule_clean.delegate_user_ids = self.user_resident_b
         claim = self.submitted(self.user_resident_b, self.res_a1 | self.res_a2, self.rule_clean)
         self.assertEqual(claim.declared_as, "delegate")
-        other = self.claim(self.user_resident_b, self.res_a1, self.rule_help)
-        with self.assertRaises(AccessError):
-            other.action_submit()
+        # another rule: a delegate names nobody but themselves
+        with self.assertRaisesRegex(AccessError, "You may only name subjects you can see"):
+            self.claim(self.user_resident_b, self.res_a1, self.rule_help)
         outside = self.claim(self.user_resident_b, self.res_nd, self.rule_clean)
         with self.assertRaisesRegex(AccessError, "赵六"):
             outside.action_submit()
@@ -152,25 +155,25 @@ class TestClaimDeclaration(ClaimCase):
     def test_evidence_makes_the_claim_acceptable(self):
         claim = self.claim(self.user_resident, self.res_a1, self.rule_photo)
         jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"0" * 100
-        claim.with_user(self.user_resident).add_evidence("family.jpg", base64.b64encode(jpeg))
+        claim.with_user(self.user_resident)._add_evidence("family.jpg", base64.b64encode(jpeg))
         self.assertEqual(claim.attachment_ids.mimetype, "image/jpeg")
         claim.action_submit()
         self.assertEqual(claim.state, "review")
         with self.assertRaisesRegex(UserError, "no longer be changed"):
-            claim.with_user(self.user_resident).add_evidence("more.jpg", base64.b64encode(jpeg))
+            claim.with_user(self.user_resident)._add_evidence("more.jpg", base64.b64encode(jpeg))
 
     def test_evidence_type_and_size_are_checked(self):
         claim = self.claim(self.user_resident, self.res_a1, self.rule_photo)
         with self.assertRaisesRegex(UserError, "photo or a PDF"):
-            claim.with_user(self.user_resident).add_evidence(
+            claim.with_user(self.user_resident)._add_evidence(
                 "run.exe", base64.b64encode(b"MZ\x90\x00 not a photo")
             )
         big = b"%PDF-1.4 " + b"0" * (6 * 1024 * 1024)
         with self.assertRaisesRegex(UserError, "larger than 5 MB"):
-            claim.with_user(self.user_resident).add_evidence("big.pdf", base64.b64encode(big))
+            claim.with_user(self.user_resident)._add_evidence("big.pdf", base64.b64encode(big))
         # another resident cannot add evidence to this claim
         with self.assertRaises(AccessError):
-            claim.with_user(self.user_resident_b).add_evidence(
+            claim.with_user(self.user_resident_b)._add_evidence(
                 "x.pdf", base64.b64encode(b"%PDF-1.4 x")
             )
         self.assertFalse(claim.attachment_ids)

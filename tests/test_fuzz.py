@@ -193,7 +193,7 @@ class TestFuzzPortal(PortalCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.published = cls.Claim.with_user(cls.user_resident_a2).portal_declare(
+        cls.published = cls.Claim.with_user(cls.user_resident_a2)._portal_declare(
             cls.rule_help.id, fields.Date.today(), "Carried shopping", []
         )
         cls.published.with_user(cls.user_reviewer).action_approve()

@@ -95,7 +95,7 @@ class TestPortalDeclare(PortalCase):
         self.assertEqual(len(self.claims_of(self.res_a1)), 3)
 
     def test_claim_pages_are_private(self):
-        mine = self.Claim.with_user(self.user_resident).portal_declare(
+        mine = self.Claim.with_user(self.user_resident)._portal_declare(
             self.rule_help.id, fields.Date.today(), "My private note", []
         )
         self.authenticate("t_resident_b", "t_resident_b")
@@ -108,7 +108,7 @@ class TestPortalDeclare(PortalCase):
         self.assertEqual(mine.state, "review", "nobody else can touch it")
 
     def test_sent_back_then_completed(self):
-        claim = self.Claim.with_user(self.user_resident).portal_declare(
+        claim = self.Claim.with_user(self.user_resident)._portal_declare(
             self.rule_help.id, fields.Date.today(), "Helped Mrs Li", []
         )
         claim.with_user(self.user_reviewer).action_send_back("Add a photo of the help, please.")
@@ -135,7 +135,7 @@ class TestPortalPublication(PortalCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.published = cls.Claim.with_user(cls.user_resident_a2).portal_declare(
+        cls.published = cls.Claim.with_user(cls.user_resident_a2)._portal_declare(
             cls.rule_help.id, fields.Date.today(), "Carried shopping for 张三", []
         )
         cls.published.with_user(cls.user_reviewer).action_approve()
@@ -163,7 +163,7 @@ class TestPortalPublication(PortalCase):
 
     def test_objections_per_day_are_limited(self):
         self.community.objection_daily_limit = 1
-        second = self.Claim.with_user(self.user_resident_a2).portal_declare(
+        second = self.Claim.with_user(self.user_resident_a2)._portal_declare(
             self.rule_clean.id, fields.Date.today(), "Swept the stairwell", []
         )
         second.with_user(self.user_reviewer).action_approve()

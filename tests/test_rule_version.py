@@ -32,9 +32,9 @@ class TestRuleVersion(CreditCase):
         today = fields.Date.context_today(self.rule_clean)
         v1 = self.rule_clean.version_ids
         before = self.post(self.res_a1, self.rule_clean, "before", day=today)
-        self.rule_clean.with_user(self.user_admin).with_context(
-            credit_rule_version_note="council decision"
-        ).write({"points": 4, "cap_week": 8})
+        self.rule_clean.with_user(self.user_admin)._write_versioned(
+            {"points": 4, "cap_week": 8}, note="council decision"
+        )
         v2 = self.rule_clean.version_ids - v1
         self.assertEqual((v2.number, v2.date_from, v2.date_to), (2, today, False))
         self.assertEqual((v2.points, v2.cap_week, v2.note), (4, 8, "council decision"))

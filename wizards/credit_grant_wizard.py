@@ -50,14 +50,12 @@ class CreditGrantWizard(models.TransientModel):
             raise UserError(self.env._("Choose at least one subject to grant the points to."))
         if not (self.description or "").strip():
             raise UserError(self.env._("Say why the points are granted."))
-        Ledger = self.env["credit.ledger.line"]
+        approval = False
         if self.budget_approved:
             if not self.env.user.has_group("community_credit.group_credit_manager"):
                 raise AccessError(self.env._("Only the council can approve grants past a budget."))
-            Ledger = Ledger.with_context(
-                credit_budget_approved=True, credit_budget_reason=self.description.strip()
-            )
-        lines = Ledger._post(
+            approval = self.description.strip()
+        lines = self.env["credit.ledger.line"]._post(
             [
                 {
                     "partner_id": partner.id,
@@ -70,7 +68,8 @@ class CreditGrantWizard(models.TransientModel):
                     "idempotency_key": f"manual:{self.id}:{partner.id}",
                 }
                 for partner in self.partner_ids
-            ]
+            ],
+            budget_approval=approval,
         )
         return {
             "type": "ir.actions.client",

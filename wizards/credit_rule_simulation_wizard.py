@@ -194,7 +194,7 @@ class CreditRuleSimulationWizard(models.TransientModel):
             raise UserError(
                 self.env._("The proposed terms are those in force: there is nothing to apply.")
             )
-        rule.with_context(credit_rule_version_note=self.note.strip()).write(terms)
+        rule._write_versioned(terms, note=self.note.strip())
         return {
             "type": "ir.actions.act_window",
             "res_model": "credit.rule",
