@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_ledger_line import period_start
-from .utils import attach_evidence, html_text, mask_name
+from .utils import attach_evidence, check_caller, html_text, mask_name
 
 CLAIM_STATES = [
     ("draft", "Draft"),
@@ -835,6 +835,8 @@ class CreditClaim(models.Model):
         return self._open_decision("send_back")
 
     def _open_decision(self, decision):
+        self.check_access("read")
+        self._check_decider()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Reject Claims")
@@ -982,6 +984,7 @@ class CreditClaim(models.Model):
 
     def action_view_ledger(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_ledger_line_action"
         )

@@ -11,7 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_workflow_mixin import MAIL_FIELDS
-from .utils import html_text
+from .utils import check_caller, html_text
 
 _logger = logging.getLogger(__name__)
 
@@ -416,7 +416,7 @@ class CreditNotice(models.Model):
             )
         return True
 
-    def action_appeal(self, reason, files=()):
+    def _appeal(self, reason, files=()):
         """The subject appeals this notice; `files` are (name, base64) pairs."""
         self.ensure_one()
         # a refused appeal leaves nothing behind, even where the caller goes on
@@ -427,6 +427,7 @@ class CreditNotice(models.Model):
 
     def action_view_appeals(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_appeal_action"
         )

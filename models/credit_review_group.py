@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .utils import check_caller
+
 
 class CreditReviewGroup(models.Model):
     _name = "credit.review.group"
@@ -102,6 +104,7 @@ class CreditReviewGroup(models.Model):
 
     def action_view_claims(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_claim_action"
         )

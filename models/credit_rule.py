@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .credit_rule_version import VERSION_FIELDS
+from .utils import check_caller
 
 CAP_PERIODS = ("day", "week", "month", "year")
 
@@ -335,6 +336,11 @@ class CreditRule(models.Model):
 
     def action_view_ledger(self):
         self.ensure_one()
+        check_caller(
+            self,
+            "community_credit.group_credit_grid_worker",
+            "community_credit.group_credit_finance",
+        )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_ledger_line_action"
         )

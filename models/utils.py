@@ -4,7 +4,7 @@ import binascii
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.mimetypes import guess_mimetype
 
 # evidence photos and documents, from the portal or the backend
@@ -75,3 +75,14 @@ def attach_evidence(record, name, datas):
             }
         )
     )
+
+
+def check_caller(records, *groups):
+    """The check every public method starts with: the caller may read `records`
+    and, where `groups` are named, belongs to one of them (XML ids)."""
+    records.check_access("read")
+    user = records.env.user
+    if groups and not records.env.su and not any(user.has_group(g) for g in groups):
+        raise AccessError(
+            records.env._("You are not allowed to do this: it is reserved for credit staff.")
+        )

@@ -60,7 +60,7 @@ class TestNoticeAppeal(ClaimCase):
         return line, self.Notice.search([("ledger_line_id", "=", line.id)])
 
     def appeal(self, notice, reason="I was not there that day", user=None):
-        return notice.with_user(user or self.user_resident).action_appeal(reason)
+        return notice.with_user(user or self.user_resident)._appeal(reason)
 
     def decide(self, appeal, decision, user=None, reason="Two neighbours confirmed it."):
         appeal = appeal.with_user(user or self.user_manager)
@@ -316,7 +316,7 @@ class TestNoticeAppeal(ClaimCase):
         self.assertFalse(notice.appeal_ids)
         with self.assertRaisesRegex(UserError, "Say why"):
             _line, other = self.deduct(self.res_b1, user=self.user_manager, key="n-b1")
-            other.with_user(self.user_resident_b).action_appeal("  ")
+            other.with_user(self.user_resident_b)._appeal("  ")
 
     def test_rejected_claim_appeal_upheld_goes_back_to_review(self):
         claim = self.submitted(self.user_grid, self.res_a1, self.rule_clean)
@@ -354,7 +354,7 @@ class TestNoticeAppeal(ClaimCase):
     def test_conflicts_appellant_and_claim_reviewer(self):
         # 陈七 of the council appeals his own deduction
         _line, own = self.deduct(self.res_b2, user=self.user_manager, key="n-chen")
-        appeal = own.with_user(self.council_self).action_appeal("Not me")
+        appeal = own.with_user(self.council_self)._appeal("Not me")
         with self.assertRaisesRegex(UserError, "You are the appellant"):
             self.decide(appeal, "upheld", user=self.council_self)
         # a deduction posted from a claim: who reviewed it does not decide the appeal
@@ -381,14 +381,14 @@ class TestNoticeAppeal(ClaimCase):
         with self.assertRaises(AccessError):
             other.browse(notice.id).read(["reason"])
         with self.assertRaises(AccessError):
-            other.browse(notice.id).action_appeal("I appeal for him")
+            other.browse(notice.id)._appeal("I appeal for him")
         self.assertFalse(notice.appeal_ids)
         appeal = self.appeal(notice)
         with self.assertRaises(AccessError):
             self.Appeal.with_user(self.user_resident_b).browse(appeal.id).read(["reason"])
         # a grid worker writes the appeal down for a resident of their place
         _line, a2 = self.deduct(self.res_a2, key="n-a2")
-        written = a2.with_user(self.user_grid).action_appeal("He asked me to write it down")
+        written = a2.with_user(self.user_grid)._appeal("He asked me to write it down")
         self.assertEqual((written.appellant_id, written.recorded_by_id),
                          (self.res_a2, self.user_grid))  # fmt: skip
         # a notice cannot be changed
@@ -415,7 +415,7 @@ class TestNoticeAppeal(ClaimCase):
         grid_b.credit_place_ids = self.estate_b
         _line, a2 = self.deduct(self.res_a2, key="n-a2")
         with self.assertRaises(AccessError):
-            a2.with_user(grid_b).action_appeal("For him")
+            a2.with_user(grid_b)._appeal("For him")
         self.assertFalse(a2.appeal_ids)
         # a notice not yet sent cannot be appealed
         partner = self.env["res.partner"].create(
@@ -429,7 +429,7 @@ class TestNoticeAppeal(ClaimCase):
         )
         _line, unsent = self.deduct(partner, key="n-liu")
         with self.assertRaisesRegex(UserError, "not been sent yet"):
-            unsent.with_user(self.user_grid).action_appeal("He says no")
+            unsent.with_user(self.user_grid)._appeal("He says no")
 
     def test_black_board_lists_final_deductions_only(self):
         self.community.write({"board_black": True, "board_black_unmask": True})

@@ -100,7 +100,7 @@ class TestConcurrentAppeal(TwoConnectionsCase):
     def test_double_tap_gives_one_appeal(self):
         def appeal(env, index):
             notice = env["credit.notice"].browse(self.ids["notice"])
-            return notice.action_appeal(f"I was asleep ({index})").id
+            return notice._appeal(f"I was asleep ({index})").id
 
         outcomes = self.run_pair(appeal)
         self.assertEqual(sorted(o[0] for o in outcomes), ["ok", "refused"], outcomes)
