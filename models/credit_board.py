@@ -11,7 +11,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .credit_ledger_line import RULE_ORIGINS
-from .utils import html_text, mask_name, period_bounds
+from .utils import check_caller, html_text, mask_name, period_bounds
 
 BOARD_KINDS = [("red", "Red Board"), ("black", "Black Board"), ("honour", "Honours")]
 BOARD_PERIODS = [("month", "Month"), ("quarter", "Quarter"), ("year", "Year")]
@@ -410,6 +410,7 @@ class CreditBoard(models.Model):
     def action_export_xlsx(self):
         """The board as published (or drafted), one row per listed subject."""
         self.ensure_one()
+        check_caller(self, MANAGER, "community_credit.group_credit_finance")
         if self.kind == "black":
             self.env["credit.board.view"]._log(self, "backend")
         buffer = io.BytesIO()

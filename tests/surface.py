@@ -17,7 +17,8 @@ NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 TOKENS = re.compile(r"\[([a-z ,]+)\]")
 ROUTE = re.compile(r"^- `(GET|POST|GET, POST) (/[^`]*)`")
 KNOWN_TOKENS = {
-    "resident", "merchant", "grid", "reviewer", "finance", "manager", "events", "reader"
+    "resident", "merchant", "grid", "reviewer", "finance", "manager", "admin", "events",
+    "reader",
 }  # fmt: skip
 
 

@@ -69,6 +69,7 @@ TOKEN_GROUPS = {
     "reviewer": "community_credit.group_credit_reviewer",
     "finance": "community_credit.group_credit_finance",
     "manager": "community_credit.group_credit_manager",
+    "admin": "community_credit.group_credit_admin",
     "events": "event.group_event_user",
 }
 DEMO_USERS = ["resident", "merchant", "gridworker", "reviewer", "finance", "council"]
