@@ -152,3 +152,25 @@ class TestTrustRegressions(ClaimCase):
             self.post(self.res_a1, self.rule_clean, "same-key", points=1)
         self.assertEqual(self.ledger_total(self.res_a1), (2, 1))
         self.assertEqual(self.ledger_total(self.res_a2), (0, 0))
+
+    # pattern 6: the person behind a masked name
+    def test_resident_cannot_read_who_is_behind_a_masked_board_entry(self):
+        self.post(self.res_a2, self.rule_clean, "board-a2", day=DAY)
+        board = (
+            self.env["credit.board"]
+            .with_user(self.user_manager)
+            .create({"kind": "red", "place_id": self.estate_a.id, "date_from": DAY})
+        )
+        board.action_generate()
+        board.action_publish()
+        line = board.line_ids[:1]
+        self.assertEqual(line.with_user(self.user_resident).name_shown, "李*")
+        with self.assertRaisesRegex(AccessError, "partner_id|Subject"):
+            rpc(self.user_resident, "credit.board.line", "read", [line.ids, ["partner_id"]])
+        with self.assertRaisesRegex(AccessError, "partner_id|Subject"):
+            rpc(
+                self.user_resident,
+                "credit.board.line",
+                "search_read",
+                [[("partner_id", "=", self.res_a2.id)], ["name_shown"]],
+            )
