@@ -50,6 +50,8 @@ class CreditGrantWizard(models.TransientModel):
             raise UserError(self.env._("Choose at least one subject to grant the points to."))
         if not (self.description or "").strip():
             raise UserError(self.env._("Say why the points are granted."))
+        # evidence given by id must be files the granter may open
+        self.sudo().attachment_ids.with_env(self.env).check_access("read")
         approval = False
         if self.budget_approved:
             if not self.env.user.has_group("community_credit.group_credit_manager"):
