@@ -4,6 +4,11 @@ from odoo.osv import expression
 
 from .credit_notice import PREFERRED_CHANNELS
 
+# Given in the context by the contact merge (wizards/base_partner_merge_automatic_wizard.py)
+# only: no value a client sends is this object. With it, unlink() archives the contacts
+# that this addon's records still refer to (ledger lines, balances) instead of deleting them.
+CREDIT_MERGE_KEEP = object()
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -231,6 +236,13 @@ class ResPartner(models.Model):
                         other=household.community_id.display_name,
                     )
                 )
+
+    def unlink(self):
+        if self.env.context.get("credit_merge_keep") is CREDIT_MERGE_KEEP:
+            kept = self.env["base.partner.merge.automatic.wizard"]._credit_kept(self)
+            kept.action_archive()
+            return super(ResPartner, self - kept).unlink()
+        return super().unlink()
 
     def action_view_credit_ledger(self):
         self.ensure_one()
