@@ -238,7 +238,7 @@ class CreditRule(models.Model):
         rules._create_versions()
         return rules
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         """Changing the terms of a rule (points, caps, name, description) makes
         a new version in force from today."""
         return self._write_versioned(vals)

@@ -119,7 +119,8 @@ class CreditWorkflowMixin(models.AbstractModel):
         }
         if len(context) == len(self.env.context):
             return self
-        return self.with_context(context)
+        # the same context less the forged defaults (companies, language... stay)
+        return self.with_context(context)  # pylint: disable=context-overridden
 
     @api.model_create_multi
     def create(self, vals_list):

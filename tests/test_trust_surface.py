@@ -165,7 +165,7 @@ class TestTrustSurface(TransactionCase):
                 changed = check()
                 raise _Undo()
         except _Undo:
-            pass
+            refused = None  # done and checked; the savepoint undid it
         except REFUSALS as exc:
             refused = exc
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
