@@ -30,4 +30,6 @@ from . import test_notice_concurrency
 from . import test_repair_privacy
 from . import test_repair_concurrency
 from . import test_rule_version
+from . import test_trust_surface
 from . import test_partner_merge
+from . import test_trust_regressions
