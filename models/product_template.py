@@ -1,5 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
+
+MANAGER = "community_credit.group_credit_manager"
+# what a creation leaves a reward field at when it does not give it
+CREDIT_DEFAULTS = {"credit_reward_kind": "goods", "credit_voucher_days": 30}
 
 
 class ProductTemplate(models.Model):
@@ -68,3 +72,41 @@ class ProductTemplate(models.Model):
                         reward=product.name,
                     )
                 )
+
+    @api.model
+    def _credit_field_names(self):
+        return [name for name, field in self._fields.items() if field._module == "community_credit"]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            names = self._credit_field_names()
+            context = self.env.context
+            for vals in vals_list:
+                given = {
+                    name: vals[name] if name in vals else context[f"default_{name}"]
+                    for name in names
+                    if name in vals or f"default_{name}" in context
+                }
+                if any(
+                    value and value != CREDIT_DEFAULTS.get(name) for name, value in given.items()
+                ):
+                    self._credit_check_reward_manager()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and set(self._credit_field_names()) & set(vals):
+            self._credit_check_reward_manager()
+        return super().write(vals)
+
+    @api.model
+    def _credit_check_reward_manager(self):
+        """What a reward costs in points, what it is worth and who donates it are
+        the council's to decide, not any Inventory or Sales user's."""
+        if not self.env.user.has_group(MANAGER):
+            raise AccessError(
+                self.env._(
+                    "Only credit managers may make a product a reward or change its "
+                    "points price, value, donor or limits."
+                )
+            )

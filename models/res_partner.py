@@ -3,6 +3,18 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
 
 from .credit_notice import PREFERRED_CHANNELS
+from .credit_place import path_within, place_paths
+from .utils import check_caller
+
+GRID = "community_credit.group_credit_grid_worker"
+MANAGER = "community_credit.group_credit_manager"
+FINANCE = "community_credit.group_credit_finance"
+# what makes a contact a subject of a place (and so of the staff who look after
+# it): set by grid workers within their places, by the council anywhere
+SUBJECT_FIELDS = ("credit_place_id", "credit_household_id", "credit_role_ids",
+                  "credit_notice_channel")  # fmt: skip
+# stored values derived by the server, never given by hand
+SYSTEM_FIELDS = ("credit_is_subject", "credit_community_id")
 
 # Given in the context by the contact merge (wizards/base_partner_merge_automatic_wizard.py)
 # only: no value a client sends is this object. With it, unlink() archives the contacts
@@ -100,12 +112,17 @@ class ResPartner(models.Model):
         for partner in self:
             partner.credit_is_subject = bool(partner.credit_role_ids)
 
+    @api.depends_context("uid", "company")
     def _compute_credit_balance(self):
+        # sudo: the figures of the contacts whose figures the user may see (scope)
         rows = (
             self.env["credit.balance"]
             .sudo()
-            .search(  # figures of visible contacts
-                [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+            .search(
+                [
+                    ("partner_id", "in", self._credit_in_scope().ids),
+                    ("company_id", "=", self.env.company.id),
+                ]
             )
         )
         by_partner = {row.partner_id.id: row for row in rows}
@@ -137,13 +154,17 @@ class ResPartner(models.Model):
                 ._search([("company_id", "=", self.env.company.id)])
             )
             domain = expression.OR([domain, [("id", "not in", without.subselect("partner_id"))]])
-        return domain
+        # nobody finds out another's points by searching: only contacts in scope
+        return expression.AND([domain, self._credit_scope_domain()])
 
-    @api.depends_context("company")
+    @api.depends_context("uid", "company")
     def _compute_credit_period_points(self):
         today = fields.Date.context_today(self)
-        lines = self.env["credit.ledger.line"].sudo()  # totals of the visible contact
-        base = [("partner_id", "in", self.ids), ("company_id", "=", self.env.company.id)]
+        lines = self.env["credit.ledger.line"].sudo()  # totals of the contacts in scope
+        base = [
+            ("partner_id", "in", self._credit_in_scope().ids),
+            ("company_id", "=", self.env.company.id),
+        ]
         month = dict(
             lines._read_group(
                 [*base, ("date", ">=", today.replace(day=1))], ["partner_id"], ["points:sum"]
@@ -160,15 +181,16 @@ class ResPartner(models.Model):
             partner.credit_points_month = month.get(partner, 0)
             partner.credit_points_year = year.get(partner, 0)
 
-    @api.depends_context("company")
+    @api.depends_context("uid", "company")
     def _compute_credit_duty(self):
         today = fields.Date.context_today(self)
-        services = self.env["credit.volunteer.service"].sudo()  # of the visible contact
+        services = self.env["credit.volunteer.service"].sudo()  # of the contacts in scope
+        visible = self._credit_in_scope()
         totals = {
             partner: (count, hours)
             for partner, count, hours in services._read_group(
                 [
-                    ("partner_id", "in", self.ids),
+                    ("partner_id", "in", visible.ids),
                     ("state", "=", "done"),
                     ("date", ">=", today.replace(month=1, day=1)),
                     ("date", "<=", today.replace(month=12, day=31)),
@@ -181,7 +203,9 @@ class ResPartner(models.Model):
             count, hours = totals.get(partner, (0, 0.0))
             partner.credit_services_year = count
             partner.credit_hours_year = hours
-            roles = partner.credit_role_ids
+            roles = (
+                partner.credit_role_ids if partner in visible else self.env["credit.subject.role"]
+            )
             need_services = max(roles.mapped("duty_services_year") or [0])
             need_points = max(roles.mapped("duty_points_year") or [0])
             if not (need_services or need_points):
@@ -237,6 +261,34 @@ class ResPartner(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = self
+        if not self.env.su:
+            partners = self._credit_without_forged_defaults()
+            context = partners.env.context
+            # a default_<field> key is a value like any other: checked as one
+            defaults = {
+                name: context[f"default_{name}"]
+                for name in SUBJECT_FIELDS
+                if f"default_{name}" in context
+            }
+            for vals in vals_list:
+                self._credit_check_system_vals(vals)
+                given = {
+                    name: value
+                    for name, value in {**defaults, **vals}.items()
+                    if name in SUBJECT_FIELDS and _given(name, value)
+                }
+                self.browse()._credit_check_subject_vals(given)
+        return super(ResPartner, partners).create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._credit_check_system_vals(vals)
+            self._credit_check_subject_vals(self._credit_changing(vals))
+        return super().write(vals)
+
     def unlink(self):
         if self.env.context.get("credit_merge_keep") is CREDIT_MERGE_KEEP:
             kept = self.env["base.partner.merge.automatic.wizard"]._credit_kept(self)
@@ -246,6 +298,8 @@ class ResPartner(models.Model):
 
     def action_view_credit_ledger(self):
         self.ensure_one()
+        check_caller(self, GRID, FINANCE)
+        self._credit_check_scope()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_ledger_line_action"
         )
@@ -266,7 +320,12 @@ class ResPartner(models.Model):
             rows.append((line, running))
         return rows
 
+    @api.depends_context("uid")
     def _compute_credit_commitment_count(self):
+        if not self.env["credit.commitment"].has_access("read"):
+            self.credit_commitment_count = 0
+            return
+        # record rules: the commitments of the subjects the user looks after
         counts = dict(
             self.env["credit.commitment"]._read_group(
                 [("partner_id", "in", self.ids), ("state", "!=", "cancelled")],
@@ -279,6 +338,8 @@ class ResPartner(models.Model):
 
     def action_view_credit_commitments(self):
         self.ensure_one()
+        check_caller(self, GRID)
+        self._credit_check_scope()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.action_credit_commitment"
         )
@@ -287,8 +348,169 @@ class ResPartner(models.Model):
         return action
 
     def action_grant_credit_points(self):
+        check_caller(self, GRID)
+        self._credit_check_scope()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_grant_wizard_action"
         )
         action["context"] = {"default_partner_ids": self.ids}
         return action
+
+    # ---------------------------------------------------------------- scope
+    @api.model
+    def _credit_sees_all(self):
+        """Server code, the council and finance see every subject's figures."""
+        user = self.env.user
+        return self.env.su or user.has_group(MANAGER) or user.has_group(FINANCE)
+
+    def _credit_in_scope(self, own=True):
+        """The contacts of `self` whose credit figures the user may see: every one
+        for the council, finance and server code; for grid workers and reviewers,
+        those living in the places they look after; everybody sees their own
+        (unless `own` is False)."""
+        if self._credit_sees_all():
+            return self
+        user = self.env.user
+        paths = place_paths(user.credit_place_ids) if user.has_group(GRID) else ()
+        # sudo: where the contacts live, to compare with the user's places
+        return self.filtered(
+            lambda p: (
+                (own and p.id == user.partner_id.id)
+                or path_within(p.sudo().credit_place_id.parent_path, paths)
+            )
+        )
+
+    @api.model
+    def _credit_scope_domain(self):
+        """The contacts in scope, as a search domain (see _credit_in_scope)."""
+        if self._credit_sees_all():
+            return expression.TRUE_DOMAIN
+        user = self.env.user
+        own = [("id", "=", user.partner_id.id)]
+        if not (user.has_group(GRID) and user.credit_place_ids):
+            return own
+        return expression.OR([own, [("credit_place_id", "child_of", user.credit_place_ids.ids)]])
+
+    def _credit_check_scope(self, own=True):
+        """Refuse staff who do not look after every one of these subjects."""
+        if self._credit_sees_all():
+            return
+        outside = self - self._credit_in_scope(own=own)
+        if outside:
+            raise AccessError(
+                self.env._(
+                    "%(subjects)s do not live in the places you look after.",
+                    subjects=", ".join(outside.sudo().mapped("name")),
+                )
+            )
+
+    @api.model
+    def _credit_check_system_vals(self, vals):
+        """Refuse the values the server derives (never given by hand)."""
+        refused = [name for name in SYSTEM_FIELDS if name in vals]
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of %(model)s change only through the workflow (its "
+                    "buttons), never by hand.",
+                    fields=", ".join(sorted({self._fields[n].string for n in refused})),
+                    model=self._description,
+                )
+            )
+
+    @api.model
+    def _credit_without_forged_defaults(self):
+        """Without the `default_` context keys of the derived values."""
+        keys = {f"default_{name}" for name in SYSTEM_FIELDS}
+        if not keys & set(self.env.context):
+            return self
+        # the same context less the forged defaults (companies, language... stay)
+        context = {k: v for k, v in self.env.context.items() if k not in keys}
+        return self.with_context(context)  # pylint: disable=context-overridden
+
+    def _credit_changing(self, vals):
+        """The subject fields of `vals` that change at least one of the contacts
+        (Odoo's own tools, such as the contact merge, write them back unchanged)."""
+        changing = {}
+        for name in SUBJECT_FIELDS:
+            if name not in vals:
+                continue
+            field = self._fields[name]
+            if field.type == "many2many":
+                changing[name] = vals[name]
+                continue
+            new = vals[name] or False
+            # sudo: the values as they are, to compare
+            for partner in self.sudo():
+                old = partner[name].id if field.type == "many2one" else partner[name]
+                if (old or False) != new:
+                    changing[name] = vals[name]
+                    break
+        return changing
+
+    def _credit_check_subject_vals(self, vals):
+        """Who may place contacts (`self`; none when creating one), put them in a
+        household, give them roles or choose how they are told: the council
+        anywhere; grid workers and reviewers for subjects living in the places
+        they look after, moving them only between those places. The place,
+        household and roles given must be ones the user may read."""
+        if self.env.su or not vals:
+            return
+        user = self.env.user
+        is_manager = user.has_group(MANAGER)
+        if not (is_manager or user.has_group(GRID)):
+            raise AccessError(
+                self.env._(
+                    "Only grid workers and the council may change where a subject lives, "
+                    "their household, their credit roles or how they are told."
+                )
+            )
+        place = self.env["credit.place"].browse(vals.get("credit_place_id") or [])
+        household = self.env["credit.household"].browse(vals.get("credit_household_id") or [])
+        roles = self.env["credit.subject.role"].browse(
+            [i for c in vals.get("credit_role_ids") or [] for i in _command_ids(c)]
+        )
+        for record in (place, household, roles):
+            record.exists().check_access("read")
+        if is_manager:
+            return
+        places = user.credit_place_ids
+        # the contacts as they live now: nobody places themselves, or anybody
+        # else from outside their places, where they may grant points
+        self._credit_check_scope(own=False)
+        if not self and "credit_place_id" not in vals:
+            # a new contact given a household or roles only would live nowhere
+            raise AccessError(self.env._("Give the new subject one of the places you look after."))
+        if "credit_place_id" in vals and not place._is_within(places):
+            raise AccessError(
+                self.env._(
+                    "You can move subjects only to the places you look after, not to %(place)s.",
+                    place=place.display_name or self.env._("no place"),
+                )
+            )
+        if household and not household.sudo().place_id._is_within(places):
+            raise AccessError(
+                self.env._(
+                    "Household %(household)s is not in the places you look after.",
+                    household=household.sudo().name,
+                )
+            )
+
+
+def _given(name, value):
+    """Whether a creation really gives a subject field (not its empty default)."""
+    if name == "credit_role_ids":
+        return any(_command_ids(command) for command in value or [])
+    if name == "credit_notice_channel":
+        return bool(value) and value != "portal"
+    return bool(value)
+
+
+def _command_ids(command):
+    """The record ids an x2many command links (SET, LINK), or none."""
+    if isinstance(command, (list, tuple)) and command:
+        if command[0] == 6 and len(command) > 2:
+            return [i for i in command[2] if isinstance(i, int)]
+        if command[0] == 4 and len(command) > 1 and isinstance(command[1], int):
+            return [command[1]]
+    return []
