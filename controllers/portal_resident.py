@@ -314,7 +314,7 @@ class CreditResidentPortal(CustomerPortal):
         )
         try:
             with busy_on_last_try(busy):
-                request.env["event.event"].credit_portal_register(event_id)
+                request.env["event.event"]._credit_portal_register(event_id)
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_events",
@@ -331,7 +331,7 @@ class CreditResidentPortal(CustomerPortal):
     )
     def credit_event_cancel(self, registration_id, **kwargs):
         try:
-            request.env["event.registration"].browse(registration_id).credit_portal_cancel()
+            request.env["event.registration"].browse(registration_id)._credit_portal_cancel()
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_events",

@@ -1,6 +1,80 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+
+GRID = "community_credit.group_credit_grid_worker"
+MANAGER = "community_credit.group_credit_manager"
+# what an attendance posts: the rule (points), the hours, the community it is open to
+CREDIT_CONFIG = ("credit_rule_id", "credit_hours", "credit_community_id")
+# what a write may change them through (the type's rule and hours, the duration)
+CONFIG_TRIGGERS = frozenset({*CREDIT_CONFIG, "event_type_id", "date_begin", "date_end"})
+SET_BY = "credit_rule_set_by_id"
+
+
+def refuse_set_by(records, vals_list):
+    """Who set the rule is recorded by the server: never given by hand."""
+    if records.env.su or not any(SET_BY in vals for vals in vals_list):
+        return
+    raise AccessError(
+        records.env._(
+            "%(fields)s of %(model)s change only through the workflow (its "
+            "buttons), never by hand.",
+            fields=records._fields[SET_BY].string,
+            model=records._description,
+        )
+    )
+
+
+def without_set_by_default(records):
+    """`records` without a forged default_credit_rule_set_by_id context key."""
+    key = f"default_{SET_BY}"
+    if records.env.su or key not in records.env.context:
+        return records
+    # the same context less the forged default (companies, language... stay)
+    context = {k: v for k, v in records.env.context.items() if k != key}
+    return records.with_context(context)  # pylint: disable=context-overridden
+
+
+def check_rule_setter(env, rule, community=None, label=""):
+    """May the current user make attendance (of an event, or of the events of a
+    type: no `community`) earn points under `rule`? They must be credit staff
+    who may grant it: its granter groups, and, except the council, `community`
+    must be one of the places they look after. An event type serves every
+    community: the council's only."""
+    user = env.user
+    is_manager = user.has_group(MANAGER)
+    if not (is_manager or user.has_group(GRID)):
+        raise AccessError(
+            env._(
+                "Only credit staff may choose the points and hours that attending %(event)s earns.",
+                event=label,
+            )
+        )
+    if rule.points <= 0:
+        raise ValidationError(
+            env._(
+                "Attending %(event)s can only earn points: choose a rule that adds points.",
+                event=label,
+            )
+        )
+    if rule.granter_group_ids and not (rule.granter_group_ids & user.groups_id):
+        raise AccessError(
+            env._(
+                "You may not grant rule %(rule)s: it is reserved for %(groups)s.",
+                rule=rule.display_name,
+                groups=", ".join(rule.granter_group_ids.mapped("name")),
+            )
+        )
+    if is_manager:
+        return
+    if community is None or not community._is_within(user.credit_place_ids):
+        raise AccessError(
+            env._(
+                "%(event)s is not open to a community you look after: only the council "
+                "may choose what attending it earns.",
+                event=label,
+            )
+        )
 
 
 class EventEvent(models.Model):
@@ -39,6 +113,14 @@ class EventEvent(models.Model):
         help="Only subjects with one of these roles may register (e.g. volunteers, "
         "party members). Empty: every role.",
     )
+    credit_rule_set_by_id = fields.Many2one(
+        "res.users",
+        string="Points Set By",
+        readonly=True,
+        copy=False,
+        help="Who last chose the rule, hours or community of this event, checked then: "
+        "attendance posts its points as granted by them.",
+    )
 
     @api.depends("event_type_id")
     def _compute_credit_rule_id(self):
@@ -64,6 +146,59 @@ class EventEvent(models.Model):
                         event=event.name,
                     )
                 )
+
+    # ----------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        refuse_set_by(self, vals_list)
+        events = without_set_by_default(self)
+        if self.env.su:
+            records = super(EventEvent, events).create(vals_list)
+            records._credit_record_setter()
+            return records
+        # a refused configuration leaves nothing behind, for callers that go on
+        with self.env.cr.savepoint():
+            records = super(EventEvent, events).create(vals_list)
+            records._credit_check_setter()
+            records._credit_record_setter()
+        return records
+
+    def write(self, vals):
+        refuse_set_by(self, [vals])
+        if not CONFIG_TRIGGERS & set(vals):
+            return super().write(vals)
+        before = self._credit_config()
+        if self.env.su:
+            result = super().write(vals)
+            self._credit_changed(before)._credit_record_setter()
+            return result
+        with self.env.cr.savepoint():
+            result = super().write(vals)
+            changed = self._credit_changed(before)
+            changed._credit_check_setter()
+            changed._credit_record_setter()
+        return result
+
+    def _credit_config(self):
+        # sudo: the configuration as it is, whoever may read rules and places
+        return {event.id: tuple(event.sudo()[name] for name in CREDIT_CONFIG) for event in self}
+
+    def _credit_changed(self, before):
+        after = self._credit_config()
+        return self.filtered(lambda event: after[event.id] != before[event.id])
+
+    def _credit_check_setter(self):
+        """The user may choose what attending these events earns (see
+        check_rule_setter), or nothing of it changes."""
+        for event in self.sudo().filtered("credit_rule_id"):
+            check_rule_setter(self.env, event.credit_rule_id, event.credit_community_id, event.name)
+
+    def _credit_record_setter(self):
+        """Record the user as who set the rule, hours and community (checked
+        before, or server code): attendance posts as granted by them."""
+        events = self.sudo().filtered("credit_rule_id")
+        if events:
+            events.write({SET_BY: self.env.uid})
 
     # --------------------------------------------------------------- portal
     @api.model
@@ -92,7 +227,7 @@ class EventEvent(models.Model):
         )
 
     @api.model
-    def credit_portal_register(self, event_id):
+    def _credit_portal_register(self, event_id):
         """The current user signs up for a volunteer event. Sign-ups for one
         event are serialised, so the last seat and a double click give one
         registration. Returns the registration."""

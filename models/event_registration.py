@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from .event_event import GRID
+
 
 class EventRegistration(models.Model):
     _inherit = "event.registration"
@@ -64,11 +66,13 @@ class EventRegistration(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._credit_refuse_services(vals_list)
         registrations = super().create(vals_list)
         registrations.filtered(lambda r: r.state == "done")._credit_post_attendance()
         return registrations
 
     def write(self, vals):
+        self._credit_refuse_services([vals])
         if "state" not in vals:
             return super().write(vals)
         before = {registration.id: registration.state for registration in self}
@@ -82,14 +86,29 @@ class EventRegistration(models.Model):
         )._credit_reverse_attendance()
         return result
 
+    @api.model
+    def _credit_refuse_services(self, vals_list):
+        """Service records come from attendance only, never from a registration's
+        values."""
+        if self.env.su or not any("credit_service_ids" in vals for vals in vals_list):
+            return
+        raise AccessError(
+            self.env._(
+                "%(fields)s of %(model)s change only through the workflow (its "
+                "buttons), never by hand.",
+                fields=self._fields["credit_service_ids"].string,
+                model=self._description,
+            )
+        )
+
     def _credit_post_attendance(self):
         """Points and hours for attendees just marked attended, once per marking:
         marking again posts nothing, and attending again after an undo posts anew."""
         registrations = self.filtered(lambda r: r.event_id.credit_rule_id)
         if not registrations:
             return
-        # the organiser marks attendance: the right to change the registration is
-        # the right to award its points; sudo to read subjects and post
+        # the organiser marks attendance: they must be allowed to change the
+        # registration; sudo to read the subjects and the services
         registrations.check_access("write")
         registrations = registrations.sudo().filtered(
             lambda r: not r.credit_service_ids.filtered(lambda s: s.state == "done")
@@ -106,22 +125,37 @@ class EventRegistration(models.Model):
             )
         )
         today = fields.Date.context_today(self)
-        vals_list = []
-        for registration in registrations:
-            event = registration.event_id
-            day = fields.Date.context_today(self, event.date_begin)
-            vals_list.append(
-                {
-                    "partner_id": registration.partner_id.id,
-                    "rule_id": event.credit_rule_id.id,
-                    "date": min(day, today),
-                    "origin": "event",
-                    "origin_ref": f"event.registration,{registration.id}",
-                    "idempotency_key": (f"event:{registration.id}:{undone.get(registration, 0)}"),
-                    "description": event.name,
-                }
-            )
-        lines = self.env["credit.ledger.line"].sudo()._post(vals_list, check_rights=False)
+        # Whoever set an event's rule was checked then (event_event.py): the points
+        # are theirs to grant, posted as granted by them and with their rights as
+        # they are now (the rule's granter groups, their places). Marking attendance
+        # adds nothing of the organiser's own rights. Events whose setter was never
+        # recorded (set before it was) post with the organiser's own rights.
+        posted = []
+        Ledger = self.env["credit.ledger.line"]
+        for setter, batch in registrations.grouped(
+            lambda r: r.event_id.credit_rule_set_by_id
+        ).items():
+            vals_list = []
+            for registration in batch:
+                event = registration.event_id
+                day = fields.Date.context_today(self, event.date_begin)
+                vals_list.append(
+                    {
+                        "partner_id": registration.partner_id.id,
+                        "rule_id": event.credit_rule_id.id,
+                        "date": min(day, today),
+                        "origin": "event",
+                        "origin_ref": f"event.registration,{registration.id}",
+                        "idempotency_key": (
+                            f"event:{registration.id}:{undone.get(registration, 0)}"
+                        ),
+                        "description": event.name,
+                    }
+                )
+            # sudo: to read the subjects and rules; _post checks the setter's rights
+            granter = Ledger.with_user(setter or self.env.user).sudo()
+            posted += zip(batch, granter._post(vals_list), strict=True)
+        lines = Ledger.sudo().browse([line.id for _registration, line in posted])
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -144,7 +178,7 @@ class EventRegistration(models.Model):
                     "community_id": line.community_id.id,
                     "company_id": line.company_id.id,
                 }
-                for registration, line in zip(registrations, lines, strict=True)
+                for registration, line in posted
                 if line.id not in recorded
             ]
         )
@@ -162,15 +196,27 @@ class EventRegistration(models.Model):
         services.write({"state": "cancelled"})
 
     def action_credit_mark_attended(self):
-        """Organisers mark a whole list attended at once."""
+        """Organisers mark a whole list attended at once: Events users (the
+        registration desk and above) and credit staff, on registrations they may
+        change. The points post as granted by whoever set each event's rule."""
+        user = self.env.user
+        if not (
+            self.env.su
+            or user.has_group("event.group_event_registration_desk")
+            or user.has_group(GRID)
+        ):
+            raise AccessError(
+                self.env._("Only event organisers and credit staff may mark attendance.")
+            )
+        self.check_access("write")
         self.filtered(lambda r: r.state in ("draft", "open")).action_set_done()
         return True
 
-    def credit_portal_cancel(self):
+    def _credit_portal_cancel(self):
         """A resident cancels their own sign-up before the event starts."""
         self.ensure_one()
-        registration = self.sudo()  # residents read their own registration only through this
-        if registration.partner_id != self.env.user.partner_id:
+        registration = self.sudo().exists()  # residents read their own registration only here
+        if not registration or registration.partner_id != self.env.user.partner_id:
             raise AccessError(self.env._("You can only cancel your own sign-up."))
         if registration.state == "cancel":
             return True

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+import odoo
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
@@ -250,3 +251,200 @@ class TestVolunteerEvents(CreditCase):
         self.register(self.res_a1)
         with self.assertRaises(ValidationError), self.env.cr.savepoint():
             self.register(self.res_a2)
+
+
+EVENTS_USER = "base.group_user,event.group_event_user"
+
+
+@tagged("post_install", "-at_install")
+class TestEventRuleSetter(CreditCase):
+    """The points an event awards are set by someone who may grant them, checked
+    when they set them, and posted as granted by them: an Events user cannot put
+    a rule on an event and mark attendance to grant what they may not."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.events_user = new_test_user(cls.env, "t_events", groups=EVENTS_USER)
+        cls.organiser = new_test_user(cls.env, "t_organiser", groups=ORGANISER)
+        # a reviewer of the community who also runs events; a grid worker of estate A too
+        cls.reviewer_events = new_test_user(
+            cls.env,
+            "t_reviewer_events",
+            groups=f"{EVENTS_USER},community_credit.group_credit_reviewer",
+        )
+        cls.reviewer_events.credit_place_ids = cls.community
+        cls.grid_events = new_test_user(
+            cls.env,
+            "t_grid_events",
+            groups=f"{EVENTS_USER},community_credit.group_credit_grid_worker",
+        )
+        cls.grid_events.credit_place_ids = cls.estate_a
+        cls.event = cls.env["event.event"].create(
+            {
+                "name": "Plain meeting",
+                "date_begin": datetime(2025, 3, 12, 1, 0),
+                "date_end": datetime(2025, 3, 12, 3, 0),
+                "credit_community_id": cls.community.id,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        frozen = freeze_time(DAY + timedelta(days=1))
+        frozen.start()
+        self.addCleanup(frozen.stop)
+
+    def rpc(self, user, records, method, *args):
+        env = records.with_user(user).with_context(credit_posting=True, credit_claim_workflow=True)
+        return odoo.api.call_kw(env.browse(), method, [records.ids, *args], {})
+
+    def attend(self, partner, event=None):
+        registration = (
+            self.env["event.registration"]
+            .with_user(self.organiser)
+            .create({"event_id": (event or self.event).id, "partner_id": partner.id})
+        )
+        registration.action_credit_mark_attended()
+        return registration
+
+    def test_events_user_cannot_put_a_rule_on_an_event(self):
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.rpc(self.events_user, self.event, "write", {"credit_rule_id": self.rule_help.id})
+        self.assertFalse(self.event.credit_rule_id)
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.env["event.event"].with_user(self.events_user).create(
+                {
+                    "name": "Self-made points",
+                    "date_begin": datetime(2025, 3, 12, 1, 0),
+                    "date_end": datetime(2025, 3, 12, 2, 0),
+                    "credit_rule_id": self.rule_help.id,
+                }
+            )
+        self.assertFalse(self.env["event.event"].search([("name", "=", "Self-made points")]))
+        # attendance of the event as it is posts nothing
+        self.attend(self.res_a1)
+        self.assertEqual(self.balance(self.res_a1), 0)
+
+    def test_the_setter_is_recorded_and_grants(self):
+        self.rpc(self.reviewer_events, self.event, "write", {"credit_rule_id": self.rule_help.id})
+        self.assertEqual(self.event.credit_rule_set_by_id, self.reviewer_events)
+        registration = self.attend(self.res_a1)
+        line = registration.sudo().credit_service_ids.ledger_line_id
+        self.assertEqual(line.points, 3)
+        self.assertEqual(line.granted_by_id, self.reviewer_events, "not the organiser")
+        self.assertEqual(self.balance(self.res_a1), 3)
+
+    def test_setter_field_is_never_given_by_hand(self):
+        self.rpc(self.reviewer_events, self.event, "write", {"credit_rule_id": self.rule_help.id})
+        for user in (self.events_user, self.reviewer_events, self.user_manager):
+            with self.assertRaisesRegex(AccessError, "never by hand"):
+                self.rpc(user, self.event, "write", {"credit_rule_set_by_id": user.id})
+        self.assertEqual(self.event.credit_rule_set_by_id, self.reviewer_events)
+        event = (
+            self.env["event.event"]
+            .with_user(self.events_user)
+            .with_context(default_credit_rule_set_by_id=self.user_manager.id)
+            .create(
+                {
+                    "name": "Forged default",
+                    "date_begin": datetime(2025, 3, 12, 1, 0),
+                    "date_end": datetime(2025, 3, 12, 2, 0),
+                }
+            )
+        )
+        self.assertFalse(event.credit_rule_set_by_id)
+
+    def test_grid_worker_sets_points_of_their_community_only(self):
+        # estate A is not the whole community: the event is open to all of it
+        with self.assertRaisesRegex(AccessError, "not open to a community you look after"):
+            self.rpc(self.grid_events, self.event, "write", {"credit_rule_id": self.rule_help.id})
+        event = self.env["event.event"].create(
+            {
+                "name": "Other community's clean-up",
+                "date_begin": datetime(2025, 3, 12, 1, 0),
+                "date_end": datetime(2025, 3, 12, 2, 0),
+                "credit_community_id": self.community_nd.id,
+            }
+        )
+        with self.assertRaisesRegex(AccessError, "not open to a community you look after"):
+            self.rpc(self.reviewer_events, event, "write", {"credit_rule_id": self.rule_help.id})
+        # nor may an event set by the council be moved to another community
+        self.event.credit_rule_id = self.rule_help
+        with self.assertRaisesRegex(AccessError, "not open to a community you look after"):
+            self.rpc(self.reviewer_events, self.event, "write", {"credit_community_id": False})
+        self.assertEqual(self.event.credit_community_id, self.community)
+        self.assertFalse(event.credit_rule_id)
+
+    def test_reserved_rule_is_the_reserved_group_s(self):
+        self.rule_help.granter_group_ids = self.env.ref("community_credit.group_credit_manager")
+        with self.assertRaisesRegex(AccessError, "reserved"):
+            self.rpc(
+                self.reviewer_events, self.event, "write", {"credit_rule_id": self.rule_help.id}
+            )
+        self.assertFalse(self.event.credit_rule_id)
+        # set while the reviewer could grant it, reserved since: attendance posts nothing
+        self.rule_help.granter_group_ids = False
+        self.rpc(self.reviewer_events, self.event, "write", {"credit_rule_id": self.rule_help.id})
+        self.rule_help.granter_group_ids = self.env.ref("community_credit.group_credit_manager")
+        with self.assertRaisesRegex(AccessError, "reserved"):
+            self.attend(self.res_a1)
+        self.assertEqual(self.ledger_sum(self.res_a1), 0)
+
+    def test_hours_are_the_setter_s_too(self):
+        self.event.credit_rule_id = self.rule_help  # by the council (the test's superuser)
+        self.assertEqual(self.event.credit_hours, 2.0)
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.rpc(self.events_user, self.event, "write", {"credit_hours": 500})
+        # stretching the event to a month is setting its hours
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.rpc(
+                self.events_user, self.event, "write", {"date_end": datetime(2025, 4, 11, 3, 0)}
+            )
+        self.assertEqual(self.event.credit_hours, 2.0)
+        # moving it, same length, is the organiser's to do
+        self.rpc(
+            self.events_user,
+            self.event,
+            "write",
+            {"date_begin": datetime(2025, 3, 11, 1, 0), "date_end": datetime(2025, 3, 11, 3, 0)},
+        )
+        self.assertEqual(self.event.credit_hours, 2.0)
+        self.assertEqual(self.event.credit_rule_set_by_id.id, odoo.SUPERUSER_ID)
+
+    def test_event_type_rule_is_the_council_s(self):
+        manager_events = new_test_user(
+            self.env, "t_event_manager", groups="base.group_user,event.group_event_manager"
+        )
+        Type = self.env["event.type"]
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            Type.with_user(manager_events).create(
+                {"name": "Patrols", "credit_rule_id": self.rule_help.id}
+            )
+        kind = Type.create({"name": "Patrols"})
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.rpc(manager_events, kind, "write", {"credit_rule_id": self.rule_help.id})
+        council = new_test_user(
+            self.env,
+            "t_council_events",
+            groups="base.group_user,event.group_event_manager,community_credit.group_credit_manager",
+        )
+        self.rpc(council, kind, "write", {"credit_rule_id": self.rule_help.id})
+        self.assertEqual(kind.credit_rule_set_by_id, council)
+        # an Events user who picks a type with points sets its points
+        with self.assertRaisesRegex(AccessError, "Only credit staff"):
+            self.rpc(self.events_user, self.event, "write", {"event_type_id": kind.id})
+        self.assertFalse(self.event.credit_rule_id)
+
+    def test_marking_attendance_is_for_organisers(self):
+        registration = self.env["event.registration"].create(
+            {"event_id": self.event.id, "partner_id": self.res_a1.id}
+        )
+        for user in (self.user_finance, self.user_resident):
+            with self.assertRaisesRegex(AccessError, "Only event organisers and credit staff"):
+                self.rpc(user, registration, "action_credit_mark_attended")
+        self.assertEqual(registration.state, "open")
+        with self.assertRaisesRegex(AccessError, "never by hand"):
+            self.rpc(
+                self.organiser, registration, "write", {"credit_service_ids": [Command.clear()]}
+            )

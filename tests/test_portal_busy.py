@@ -235,7 +235,7 @@ class TestPortalBusy(HttpCase):
     def test_event_sign_up_last_try_says_busy(self):
         resident, other = self.ids["partners"]
         event = self.ids["event"]
-        self.other_resident_commits(lambda env: env["event.event"].credit_portal_register(event))
+        self.other_resident_commits(lambda env: env["event.event"]._credit_portal_register(event))
 
         response, waits = self.post_as_resident(
             "/my/credit/events", f"/my/credit/events/{event}/register", {}

@@ -108,7 +108,7 @@ class TestConcurrentLastSeat(TwoConnectionsCase):
     @mute_logger("odoo.sql_db")
     def test_last_seat_taken_twice_at_once(self):
         def register(env, _index):
-            return env["event.event"].credit_portal_register(self.ids["event"]).id
+            return env["event.event"]._credit_portal_register(self.ids["event"]).id
 
         outcomes = self.run_pair(register)
         self.assertEqual(
@@ -126,7 +126,7 @@ class TestConcurrentLastSeat(TwoConnectionsCase):
         try:
 
             def register(env, _index):
-                return env["event.event"].credit_portal_register(self.ids["event"]).id
+                return env["event.event"]._credit_portal_register(self.ids["event"]).id
 
             outcomes = self.run_pair(register)
         finally:

@@ -248,7 +248,7 @@ class TestPortalEvents(PortalCase):
         registration = (
             self.env["event.event"]
             .with_user(self.user_resident)
-            .credit_portal_register(self.event.id)
+            ._credit_portal_register(self.event.id)
         )
         registration.with_user(self.user_organiser).action_set_done()
         self.authenticate("t_resident", "t_resident")
@@ -261,7 +261,7 @@ class TestPortalEvents(PortalCase):
 
     def test_full_event(self):
         self.event.seats_max = 1
-        self.env["event.event"].with_user(self.user_resident).credit_portal_register(self.event.id)
+        self.env["event.event"].with_user(self.user_resident)._credit_portal_register(self.event.id)
         self.authenticate("t_resident_a2", "t_resident_a2")
         self.assertIn("Full", self.url_open("/my/credit/events").text)
         refused = self.sign_up(self.event)
