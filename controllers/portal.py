@@ -69,18 +69,21 @@ def busy_on_last_try(message):
 
 
 class CreditMerchantPortal(CustomerPortal):
-    """The merchant's page: vouchers of their shop's rewards to hand over, and a
-    form to confirm a hand-over by the voucher's code."""
+    """The merchant's page: a form to confirm a hand-over with the code the
+    resident shows, and the hand-overs of their shop already confirmed. The
+    codes of vouchers not yet handed over are never listed: without the
+    resident's code, nobody confirms a hand-over."""
 
     def _credit_merchant_vouchers(self):
         merchant = request.env.user.partner_id.commercial_partner_id
-        # sudo: the merchant sees only their own shop's vouchers, selected here
+        # sudo: merchants cannot read vouchers; these are their own shop's, selected here,
+        # and only those already handed over
         return (
             request.env["credit.voucher"]
             .sudo()
             .search(
-                [("merchant_id", "=", merchant.id), ("state", "in", ("issued", "honoured"))],
-                order="state, issue_date desc, id desc",
+                [("merchant_id", "=", merchant.id), ("state", "=", "honoured")],
+                order="honoured_date desc, id desc",
                 limit=200,
             )
         )

@@ -202,13 +202,31 @@ class CreditResidentPortal(CustomerPortal):
         return request.render("community_credit.portal_credit_publications", values)
 
     # ------------------------------------------------------------- notices
+    @staticmethod
+    def _notice_evidence(notice):
+        """The files of the resident's own notice they may open: those stored on
+        the notice's own case (its claim, its ledger line) when the resident may
+        read that record. A file merely linked to the case (an id given by hand)
+        belongs to another record and is neither listed nor served."""
+        owners = {
+            (case._name, case.id)
+            for case in (notice.claim_id, notice.ledger_line_id)
+            if case and case.has_access("read")
+        }
+        # sudo: residents cannot read attachments; the notice is theirs and each
+        # file is checked to belong to a record of it they may read
+        return notice.sudo().attachment_ids.filtered(
+            lambda a: (a.res_model, a.res_id) in owners and not a.res_field and a.type == "binary"
+        )
+
     def _notice_values(self, **extra):
         # record rules: the resident's own notices only
         notices = request.env["credit.notice"].search(
-            [("state", "=", "sent")], order="sent_date desc, id desc", limit=50
+            [("partner_id", "=", request.env.user.partner_id.id), ("state", "=", "sent")],
+            order="sent_date desc, id desc",
+            limit=50,
         )
-        # sudo: the names of the evidence of the resident's own notices, selected above
-        evidence = {notice.id: notice.sudo().attachment_ids for notice in notices}
+        evidence = {notice.id: self._notice_evidence(notice) for notice in notices}
         return self._credit_values("credit_notices", notices=notices, evidence=evidence, **extra)
 
     @http.route("/my/credit/notices", type="http", auth="user", methods=["GET"], website=True)
@@ -229,7 +247,7 @@ class CreditResidentPortal(CustomerPortal):
         try:
             if not notice:
                 raise UserError(request.env._("This notice is not one of yours."))
-            notice.action_appeal(clean_text(reason), self._credit_files())
+            notice._appeal(clean_text(reason), self._credit_files())
         except UserError as exc:
             values = self._notice_values(
                 error=_error_text(exc), reason=reason, error_notice_id=notice_id
@@ -253,10 +271,14 @@ class CreditResidentPortal(CustomerPortal):
         notice = request.env["credit.notice"].search(
             [("id", "=", notice_id), ("partner_id", "=", request.env.user.partner_id.id)], limit=1
         )
-        attachment = notice.attachment_ids.filtered(lambda a: a.id == attachment_id)
+        attachment = (
+            self._notice_evidence(notice).filtered(lambda a: a.id == attachment_id)
+            if notice
+            else None
+        )
         if not attachment:
             return request.redirect("/my/credit/notices")
-        # sudo: the evidence of the resident's own notice, selected just above
+        # sudo: a file of the resident's own notice, checked just above
         stream = request.env["ir.binary"]._get_stream_from(attachment.sudo())
         return stream.get_response()
 

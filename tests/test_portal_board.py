@@ -1,6 +1,7 @@
 from datetime import date
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -35,7 +36,8 @@ class TestBoardPortal(HttpCase):
                 for name, estate in (("陈小明", estates[0]), ("刘大伟", estates[1]))
             ]
         )
-        new_test_user(
+        cls.people = people
+        cls.resident = new_test_user(
             cls.env,
             "bp_resident",
             groups="base.group_portal,community_credit.group_credit_resident",
@@ -74,6 +76,28 @@ class TestBoardPortal(HttpCase):
         self.assertNotIn("刘大伟", page, "names are masked")
         self.assertNotIn(self.other_estate.name, page)
         self.assertNotIn(self.draft.name, page)
+
+    def test_no_person_behind_a_masked_name(self):
+        """The page names no subject but by the masked name: no contact id, link or
+        picture, and the board's entries do not give the contact to a resident."""
+        self.authenticate("bp_resident", "bp_resident_pw")
+        page = self.url_open("/my/credit/boards").text
+        self.assertIn("刘*伟", page)
+        other = self.people[1]
+        for trace in (
+            f"/web/image/res.partner/{other.id}",
+            f"res.partner/{other.id}",
+            f"res.partner,{other.id}",
+            f'data-oe-id="{other.id}"',
+            f"partner_id={other.id}",
+        ):
+            self.assertNotIn(trace, page)
+        self.assertNotIn("/web/image/res.partner", page.split("o_portal_wrap")[-1])
+        lines = self.env["credit.board.line"].with_user(self.resident).search([])
+        self.assertTrue(lines, "the resident reads the entries of their place's boards")
+        self.assertEqual(set(lines.mapped("name_shown")), {"陈*明", "刘*伟"})
+        with self.assertRaisesRegex(AccessError, "partner_id"):
+            lines.read(["partner_id"])
 
     def test_passbook_is_the_resident_s_own(self):
         self.authenticate("bp_resident", "bp_resident_pw")

@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -71,14 +72,44 @@ class TestMerchantPortal(HttpCase):
     def test_merchant_hands_over_on_the_portal(self):
         self.authenticate("pm_merchant", "pm_merchant_pw")
         page = self.url_open("/my/credit/vouchers").text
-        self.assertIn(self.voucher.code, page)
-        self.assertIn("Portal bowl of noodles", page)
+        # the code of a voucher not yet handed over is the resident's to show
+        self.assertNotIn(self.voucher.code, page)
+        self.assertNotIn("Portal bowl of noodles", page)
+        self.assertIn("No hand-over confirmed yet", page)
         answer = self.honour(self.voucher.code)
         self.assertIn("Portal Resident", answer)
         self.assertEqual(self.voucher.state, "honoured")
+        # now listed among the shop's hand-overs, at the time of the merchant's zone
+        page = self.url_open("/my/credit/vouchers").text
+        self.assertIn(self.voucher.code, page)
+        self.assertIn("Portal bowl of noodles", page)
+        self.assertEqual(page.count("o_credit_handed_over"), 1)
         again = self.honour(self.voucher.code)
         self.assertIn("already used", again)
         self.assertNotIn("Traceback", again)
+
+    def test_hand_over_time_in_the_merchant_s_zone(self):
+        self.merchant.tz = "Asia/Shanghai"
+        self.voucher.sudo().write(
+            {
+                "state": "honoured",
+                "honoured_by_id": self.merchant.id,
+                "honoured_date": datetime(2025, 5, 6, 17, 30),  # UTC: 01:30 the next day
+            }
+        )
+        self.authenticate("pm_merchant", "pm_merchant_pw")
+        page = self.url_open("/my/credit/vouchers").text
+        self.assertIn("05/07/2025 01:30", page)
+        self.assertNotIn("05/06/2025 17:30", page)
+
+    def test_no_code_no_hand_over(self):
+        """Guessing is not handing over: a wrong or partial code confirms nothing."""
+        self.authenticate("pm_merchant", "pm_merchant_pw")
+        for code in ("", self.voucher.code[:-1], "ABCDEFGHJK"):
+            answer = self.honour(code)
+            self.assertNotIn("Traceback", answer)
+        self.voucher.invalidate_recordset()
+        self.assertEqual(self.voucher.state, "issued")
 
     def test_other_merchant_sees_nothing_and_cannot_hand_over(self):
         self.authenticate("pm_other", "pm_other_pw")

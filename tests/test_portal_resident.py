@@ -1,6 +1,9 @@
+import base64
 from datetime import timedelta
 
-from odoo import fields
+import odoo
+from odoo import Command, fields
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -338,3 +341,220 @@ class TestPortalRewards(PortalCase):
                     "/my/credit/rewards", "/my/credit/publications"):  # fmt: skip
             response = self.url_open(url)
             self.assertIn("/web/login", response.url, url)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalOtherResidentsIds(PortalCase):
+    """Every route that names a record, tried by another resident with the ids of
+    张三's records: a redirect, or a refusal on their own page, never 张三's data,
+    and nothing changes; no POST goes through without Odoo's CSRF token."""
+
+    SECRET = "张三's private note"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        today = fields.Date.today()
+        for n in range(9):  # 张三 earns 9 × 2 = 18 points, loses 10 below
+            cls.post(cls.res_a1, cls.rule_clean, f"ids-earn-{n}", day=today - timedelta(days=n))
+        cls.claim = (
+            cls.Claim.with_user(cls.user_resident)
+            ._portal_declare(
+                cls.rule_help.id, today, cls.SECRET, [("note.png", base64.b64encode(PNG))]
+            )
+            .with_env(cls.env)
+        )
+        cls.evidence = cls.env["ir.attachment"].create(
+            {"name": "stairwell.png", "raw": PNG, "mimetype": "image/png"}
+        )
+        cls.fight = cls.post(
+            cls.res_a1, cls.rule_fight, "ids-fight", day=today,
+            description="张三 fought", attachment_ids=[Command.set(cls.evidence.ids)],
+        )  # fmt: skip
+        cls.notice = cls.env["credit.notice"].search([("ledger_line_id", "=", cls.fight.id)])
+        cls.registration = (
+            cls.env["event.event"]
+            .with_user(cls.user_resident)
+            ._credit_portal_register(cls.event.id)
+            .with_env(cls.env)
+        )
+        role = cls.env.ref("community_credit.role_resident")
+        party = cls.env.ref("community_credit.role_party_member")
+        Template = cls.env["credit.commitment.template"]
+        cls.template = Template.create(
+            {"name": "Resident commitment", "role_id": role.id, "text": "<p>Sort rubbish.</p>"}
+        )
+        cls.party_template = Template.create(
+            {"name": "Party commitment", "role_id": party.id, "text": "<p>Serve.</p>"}
+        )
+        cls.commitment = cls.env["credit.commitment"].create(
+            {"template_id": cls.template.id, "partner_id": cls.res_a1.id}
+        )
+
+    def redeem_as_zhang(self):
+        self.authenticate("t_resident", "t_resident")
+        token = self.csrf("/my/credit/rewards")
+        self.url_open(
+            "/my/credit/rewards/redeem", data={"csrf_token": token, "stock_id": self.stock.id}
+        )
+        return self.env["credit.voucher"].search([("partner_id", "=", self.res_a1.id)])
+
+    def snapshot(self):
+        self.env.invalidate_all()
+        return {
+            "claim": (self.claim.state, len(self.claim.objection_ids)),
+            "notice": len(self.notice.appeal_ids),
+            "repairs": self.env["credit.repair"].search_count(
+                [("partner_id", "=", self.res_a1.id)]
+            ),
+            "registration": self.registration.state,
+            "voucher": self.voucher.state,
+            "commitments": self.env["credit.commitment"].search_count(
+                [("partner_id", "in", (self.res_a1 | self.res_b1).ids)]
+            ),
+            "lines": self.ledger_sum(self.res_a1),
+            "claims_b": len(self.claims_of(self.res_b1)),
+            "registrations_b": self.env["event.registration"].search_count(
+                [("partner_id", "=", self.res_b1.id)]
+            ),
+        }
+
+    def assert_nothing_of_zhang(self, response, url):
+        self.assertNotIn("Traceback", response.text, url)
+        for secret in (self.SECRET, "张三 fought", self.claim.name, self.voucher.code, "张三"):
+            self.assertNotIn(secret, response.text, url)
+        self.assertNotEqual(response.content, PNG, url)
+
+    @mute_logger("odoo.http")
+    def test_every_route_with_another_residents_ids(self):
+        self.voucher = self.redeem_as_zhang()
+        self.assertEqual(self.voucher.state, "issued")
+        before = self.snapshot()
+        self.authenticate("t_resident_b", "t_resident_b")
+        gets = {
+            f"/my/credit/claims/{self.claim.id}": "/my/credit/claims",
+            f"/my/credit/notices/{self.notice.id}/evidence/{self.evidence.id}": (
+                "/my/credit/notices"
+            ),
+            f"/my/credit/rewards/vouchers/{self.voucher.id}": "/my/credit/rewards",
+            f"/my/credit/commitments/{self.commitment.id}": "/my/credit/commitments",
+            f"/my/credit/commitments/{self.commitment.id}?report_type=pdf": (
+                "/my/credit/commitments"
+            ),
+            f"/my/credit/commitments/sign/{self.party_template.id}": "/my/credit/commitments",
+        }
+        for url, landing in gets.items():
+            response = self.url_open(url)
+            self.assertTrue(response.url.endswith(landing), url)
+            self.assert_nothing_of_zhang(response, url)
+        # their own pages show their own records only
+        for url in ("/my/credit", "/my/credit/claims", "/my/credit/notices", "/my/credit/events",
+                    "/my/credit/rewards", "/my/credit/publications", "/my/credit/boards",
+                    "/my/credit/commitments", "/my/credit/vouchers",
+                    "/my/credit/passbook?report_type=html"):  # fmt: skip
+            response = self.url_open(url)
+            self.assertEqual(response.status_code, 200, url)
+            self.assert_nothing_of_zhang(response, url)
+
+        token = self.csrf("/my/credit/declare")
+        posts = {
+            f"/my/credit/claims/{self.claim.id}/resubmit": ({}, None),
+            f"/my/credit/publications/{self.claim.id}/object": (
+                {"reason": "Not true"}, "not open for objections",
+            ),
+            f"/my/credit/notices/{self.notice.id}/appeal": ({"reason": "Mine"}, "not one of yours"),
+            f"/my/credit/repair/{self.fight.id}": ({}, "o_credit_error"),
+            f"/my/credit/events/registration/{self.registration.id}/cancel": (
+                {}, "only cancel your own",
+            ),
+            f"/my/credit/events/{self.event_other.id}/register": ({}, "not open to you"),
+            "/my/credit/rewards/redeem": ({"stock_id": self.stock_other.id}, "serves residents of"),
+            "/my/credit/commitments/sign": (
+                {"template_id": self.party_template.id, "accept": "1"}, "o_credit_error",
+            ),
+            "/my/credit/vouchers/honour": ({"code": self.voucher.code}, "another merchant"),
+            "/my/credit/declare": (
+                {"rule_id": self.rule_other.id, "date": str(fields.Date.today())},
+                "Choose one of the good deeds",
+            ),
+        }  # fmt: skip
+        for url, (data, refusal) in posts.items():
+            data = {"form": "1", **data}  # a POST, even with nothing else to send
+            # without the token: refused before anything runs
+            response = self.url_open(url, data=data)
+            self.assertEqual(response.status_code, 400, url)
+            response = self.url_open(url, data={**data, "csrf_token": token})
+            self.assertNotIn("Traceback", response.text, url)
+            if refusal:
+                self.assertIn(refusal, response.text, url)
+            for secret in (self.SECRET, "张三 fought", self.claim.name):
+                self.assertNotIn(secret, response.text, url)
+        self.assertEqual(self.snapshot(), before, "nothing of 张三's changed, nothing was made")
+
+
+@tagged("post_install", "-at_install")
+class TestPortalEvidence(PortalCase):
+    """A notice's files are those of its own case: a file whose id was linked to
+    a claim by hand (belonging to another record) is neither listed nor served."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.claim = (
+            cls.Claim.with_user(cls.user_resident)
+            ._portal_declare(
+                cls.rule_help.id,
+                fields.Date.today(),
+                "Helped",
+                [("note.png", base64.b64encode(PNG))],
+            )
+            .with_env(cls.env)
+        )
+        cls.own = cls.claim.attachment_ids
+        cls.foreign = cls.env["ir.attachment"].create(
+            {
+                "name": "wang-id-card.png",
+                "raw": PNG,
+                "mimetype": "image/png",
+                "res_model": "res.partner",
+                "res_id": cls.res_b1.id,
+            }
+        )
+
+    def test_resident_cannot_link_a_file_they_cannot_read(self):
+        self.claim.with_user(self.user_reviewer).action_send_back("Add a photo, please.")
+        self.assertEqual(self.claim.state, "draft")
+        Claim = self.Claim.with_user(self.user_resident).with_context(credit_claim_workflow=True)
+        with self.assertRaisesRegex(AccessError, "not allowed to access|never by hand"):
+            odoo.api.call_kw(
+                Claim,
+                "write",
+                [self.claim.ids, {"attachment_ids": [Command.link(self.foreign.id)]}],
+                {},
+            )
+        self.assertEqual(self.claim.attachment_ids, self.own)
+
+    def test_only_the_case_s_own_files_are_served(self):
+        # a link made before the check existed (or by anyone else): not the claim's file
+        self.claim.sudo().write({"attachment_ids": [Command.link(self.foreign.id)]})
+        self.claim.with_user(self.user_reviewer).action_reject("Nobody saw it")
+        notice = self.env["credit.notice"].search([("claim_id", "=", self.claim.id)])
+        self.assertEqual(notice.state, "sent")
+        self.assertEqual(notice.sudo().attachment_ids, self.own | self.foreign)
+        self.authenticate("t_resident", "t_resident")
+        page = self.url_open("/my/credit/notices").text
+        own_url = f"/my/credit/notices/{notice.id}/evidence/{self.own.id}"
+        foreign_url = f"/my/credit/notices/{notice.id}/evidence/{self.foreign.id}"
+        self.assertIn(own_url, page)
+        self.assertIn("note.png", page)
+        self.assertNotIn(foreign_url, page)
+        self.assertNotIn("wang-id-card", page)
+        self.assertEqual(self.url_open(own_url).content, PNG)
+        response = self.url_open(foreign_url)
+        self.assertTrue(response.url.endswith("/my/credit/notices"))
+        self.assertNotEqual(response.content, PNG)
+        # the notice's case is the resident's own: not another resident's
+        self.authenticate("t_resident_b", "t_resident_b")
+        response = self.url_open(own_url)
+        self.assertTrue(response.url.endswith("/my/credit/notices"))
+        self.assertNotEqual(response.content, PNG)
