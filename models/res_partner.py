@@ -228,13 +228,13 @@ class ResPartner(models.Model):
         self.ensure_one()
         self.check_access("read")
         user = self.env.user
-        staff = user.has_group("community_credit.group_credit_grid_worker") or user.has_group(
-            "community_credit.group_credit_finance"
-        )
-        if not staff and user.partner_id != self:
-            raise AccessError(
-                self.env._("Only credit staff and the volunteer may print this certificate.")
-            )
+        if user.partner_id != self:
+            if not (user.has_group(GRID) or user.has_group(FINANCE)):
+                raise AccessError(
+                    self.env._("Only credit staff and the volunteer may print this certificate.")
+                )
+            # grid workers: the volunteers of their places only
+            self._credit_check_scope()
         return (
             self.env["credit.volunteer.service"]
             .sudo()

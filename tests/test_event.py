@@ -224,8 +224,14 @@ class TestVolunteerEvents(CreditCase):
         self.assertIn("楼道清洁日 Stairwell clean-up", html)
         self.assertIn("3.5", html)
         # only credit staff (and the volunteer) print certificates
-        with self.assertRaises(AccessError):
+        with self.assertRaisesRegex(AccessError, "Only credit staff and the volunteer"):
             self.res_b1.with_user(self.organiser)._credit_certificate_services()
+        # grid workers, of the volunteers of their places
+        self.register(self.res_b1).action_set_done()
+        with self.assertRaisesRegex(AccessError, "do not live in the places you look after"):
+            self.res_b1.with_user(self.user_grid)._credit_certificate_services()
+        services = self.res_a1.with_user(self.user_grid)._credit_certificate_services()
+        self.assertEqual(services.event_id, self.event)
 
     def test_barcode_check_in_posts_points_once(self):
         ongoing = self.env["event.event"].create(
@@ -430,6 +436,9 @@ class TestEventRuleSetter(CreditCase):
             groups="base.group_user,event.group_event_manager,community_credit.group_credit_manager",
         )
         self.rpc(council, kind, "write", {"credit_rule_id": self.rule_help.id})
+        self.assertEqual(kind.credit_rule_set_by_id, council)
+        with self.assertRaisesRegex(AccessError, "never by hand"):
+            self.rpc(council, kind, "write", {"credit_rule_set_by_id": manager_events.id})
         self.assertEqual(kind.credit_rule_set_by_id, council)
         # an Events user who picks a type with points sets its points
         with self.assertRaisesRegex(AccessError, "Only credit staff"):
