@@ -97,6 +97,12 @@ class ResPartner(models.Model):
         "(e.g. party members: 12 services and 5 points).",
     )
     credit_duty_met = fields.Boolean(string="Yearly Duty Met", compute="_compute_credit_duty")
+    credit_in_scope = fields.Boolean(
+        string="Credit Figures Shown",
+        compute="_compute_credit_in_scope",
+        help="Whether you may see this subject's credit figures: grid workers see those "
+        "of the places they look after, the council and finance every subject's.",
+    )
 
     _sql_constraints = [
         (
@@ -111,6 +117,12 @@ class ResPartner(models.Model):
     def _compute_credit_is_subject(self):
         for partner in self:
             partner.credit_is_subject = bool(partner.credit_role_ids)
+
+    @api.depends_context("uid")
+    def _compute_credit_in_scope(self):
+        visible = self._credit_in_scope()
+        for partner in self:
+            partner.credit_in_scope = partner in visible
 
     @api.depends_context("uid", "company")
     def _compute_credit_balance(self):

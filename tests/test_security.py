@@ -3,7 +3,7 @@ from datetime import date
 import odoo
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import DAY, MANAGER, CreditCase
 
@@ -275,6 +275,10 @@ class TestPartnerScope(CreditCase):
             figures = self.figures(user, self.res_b1)
             self.assertEqual((figures[0], figures[2], figures[3]), (3, 1, 3), user.login)
             self.assertEqual(figures[5], "0 / 12 services, 3 / 5 points", user.login)
+        self.assertEqual(
+            (self.res_a1 | self.res_b1).with_user(self.user_grid).mapped("credit_in_scope"),
+            [True, False],
+        )
         # read in one request with others, as a list view does
         both = (self.res_a1 | self.res_b1).with_user(self.user_grid)
         self.assertEqual(both.mapped("credit_balance"), [3, 0])
@@ -283,6 +287,14 @@ class TestPartnerScope(CreditCase):
             [3, 3],
             "the council's figures are not the grid worker's cache",
         )
+
+    def test_contact_form_opens_for_each_group(self):
+        for user in (self.user_grid, self.user_finance, self.user_manager):
+            for partner in (self.res_a1, self.res_b1):
+                form = Form(partner.with_user(user))
+                self.assertEqual(form.name, partner.name)
+        self.assertEqual(Form(self.res_b1.with_user(self.user_grid)).credit_balance, 0)
+        self.assertEqual(Form(self.res_b1.with_user(self.user_manager)).credit_balance, 3)
 
     def test_nobody_finds_anothers_points_by_searching(self):
         Partner = self.env["res.partner"]
