@@ -433,6 +433,13 @@ class CreditLedgerLine(models.Model):
             if origin in RULE_ORIGINS:
                 self._check_rule_applies(vals, partner, rule)
             if check_rights:
+                if origin == "manual" and partner == self.env.user.partner_id:
+                    raise AccessError(
+                        self.env._(
+                            "You cannot grant points to yourself: ask another member of "
+                            "staff, or declare the good deed as a claim."
+                        )
+                    )
                 self._check_granter(partner, rule, user_places, is_manager)
 
         company_ids = {v["company_id"] for v in vals_list}

@@ -174,3 +174,15 @@ class TestTrustRegressions(ClaimCase):
                 "search_read",
                 [[("partner_id", "=", self.res_a2.id)], ["name_shown"]],
             )
+
+    def test_staff_cannot_grant_themselves_points(self):
+        for user in (self.user_grid, self.user_manager):
+            user.partner_id.write(
+                {
+                    "credit_role_ids": [Command.set(self.res_a1.credit_role_ids.ids)],
+                    "credit_place_id": self.building_a1.id,
+                }
+            )
+            with self.assertRaisesRegex(AccessError, "cannot grant points to yourself"):
+                self.post(user.partner_id, self.rule_clean, f"self-{user.id}", user=user)
+            self.assertEqual(self.ledger_total(user.partner_id), (0, 0))
