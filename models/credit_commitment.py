@@ -14,7 +14,8 @@ from odoo.tools import SQL
 from .credit_commitment_obligation import COUNTED_KINDS
 from .credit_ledger_line import RULE_ORIGINS
 from .credit_place import path_within, place_paths
-from .utils import html_text, period_bounds
+from .credit_workflow_mixin import CheckedVals
+from .utils import check_caller, html_text, period_bounds
 
 _logger = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ SIGN_ORIGINS = [
     ("paper", "Signed on paper"),
 ]
 EVALUATED = ("fulfilled", "breached")
+GRID = "community_credit.group_credit_grid_worker"
+MANAGER = "community_credit.group_credit_manager"
+# how staff record a signature; "portal" is the subject's own, online (_portal_sign)
+STAFF_SIGN_ORIGINS = ("office", "paper")
 CHUNK = 2000
 # ledger origins whose awards and deductions count for obligations (a commitment's
 # own bonus does not count towards another commitment)
@@ -40,9 +45,14 @@ COUNTED_ORIGINS = sorted(RULE_ORIGINS - {"contract"})
 class CreditCommitment(models.Model):
     _name = "credit.commitment"
     _description = "Credit Commitment"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["credit.workflow.mixin", "portal.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "date_from desc, id desc"
     _check_company_auto = True
+    # staff prepare an unsigned commitment (write() locks these once signed);
+    # the signature, the evaluation and the outcome are the workflow's
+    _credit_user_fields = frozenset(
+        {"template_id", "partner_id", "date_from", "signer_name", "sign_origin"}
+    )
 
     template_id = fields.Many2one(
         "credit.commitment.template",
@@ -157,6 +167,8 @@ class CreditCommitment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # the user's values checked first; the period, community and company follow
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
         for vals in vals_list:
             if vals.get("state", "draft") != "draft":
                 raise UserError(self.env._("A new commitment starts unsigned: sign it."))
@@ -168,6 +180,7 @@ class CreditCommitment(models.Model):
         return commitments
 
     def write(self, vals):
+        vals = self._credit_checked_vals(vals)
         if {"template_id", "partner_id", "date_from"} & set(vals):
             if any(c.state != "draft" for c in self):
                 raise UserError(
@@ -176,7 +189,7 @@ class CreditCommitment(models.Model):
             for commitment in self:
                 super(CreditCommitment, commitment).write(
                     commitment._normalise(
-                        dict(vals, date_from=vals.get("date_from", commitment.date_from)),
+                        CheckedVals(vals, date_from=vals.get("date_from", commitment.date_from)),
                         template=self.env["credit.commitment.template"].browse(
                             vals.get("template_id", commitment.template_id.id)
                         ),
@@ -217,7 +230,14 @@ class CreditCommitment(models.Model):
     # --------------------------------------------------------------- signing
     def action_sign(self, origin=None, signer_name=None, ip=None):
         """Record the signature: who, when, how and the text accepted; the
-        obligations are copied from the template as they stand now."""
+        obligations are copied from the template as they stand now.
+
+        Staff record a signature made in person or on paper, for subjects of
+        their places; a subject signs online through _portal_sign only."""
+        if not self.env.su:
+            check_caller(self, GRID)
+            self.check_access("write")  # record rules: subjects of the user's places
+            ip = None  # where an online signature came from: the portal's to say
         today = fields.Date.context_today(self)
         for commitment in self:
             if commitment.state != "draft":
@@ -240,7 +260,8 @@ class CreditCommitment(models.Model):
                         name=commitment.display_name,
                     )
                 )
-            other = self.search_count(
+            # sudo: every signature of the subject counts, in places the user may not see
+            other = self.sudo().search_count(
                 [
                     ("partner_id", "=", commitment.partner_id.id),
                     ("template_id", "=", template.id),
@@ -258,17 +279,23 @@ class CreditCommitment(models.Model):
                         end=commitment.date_to,
                     )
                 )
+            sign_origin = origin or commitment.sign_origin or "office"
+            if not self.env.su and sign_origin not in STAFF_SIGN_ORIGINS:
+                raise UserError(
+                    self.env._("Staff record signatures made in person or on paper only.")
+                )
             lang = commitment.partner_id.lang or self.env.lang
-            commitment.write(
+            # sudo: the signature is the workflow's, the caller was checked above
+            signed = commitment.sudo()
+            signed.write(
                 {
                     "signer_name": signer_name
                     or commitment.signer_name
                     or commitment.partner_id.name,
-                    "sign_origin": origin or commitment.sign_origin or "office",
+                    "sign_origin": sign_origin,
                 }
             )
-            # the signature itself: written past the "signed cannot change" guard
-            super(CreditCommitment, commitment).write(
+            signed.write(
                 {
                     "state": "signed",
                     "signed_by_id": self.env.uid,
@@ -325,6 +352,10 @@ class CreditCommitment(models.Model):
         return commitment.sudo(False)
 
     def action_cancel(self, reason=None):
+        """Staff cancel an unsigned commitment of their places; a running one
+        only the council cancels."""
+        check_caller(self, GRID)
+        self.check_access("write")  # record rules: subjects of the user's places
         for commitment in self:
             if commitment.state in EVALUATED:
                 raise UserError(
@@ -333,21 +364,24 @@ class CreditCommitment(models.Model):
                         name=commitment.display_name,
                     )
                 )
-            if commitment.state == "signed" and not self.env.user.has_group(
-                "community_credit.group_credit_manager"
-            ):
+            if commitment.state == "signed" and not self.env.user.has_group(MANAGER):
                 raise AccessError(self.env._("Only the council can cancel a signed commitment."))
-        self.write({"state": "cancelled", "cancel_reason": reason or False})
+        # sudo: the state is the workflow's, the caller was checked above
+        self.sudo().write(
+            {"state": "cancelled", "cancel_reason": reason if isinstance(reason, str) else False}
+        )
         return True
 
     def action_print(self):
+        check_caller(self)
         return self.env.ref("community_credit.action_report_credit_commitment").report_action(self)
 
     # ------------------------------------------------------------ evaluation
     def action_evaluate(self):
         """Council: evaluate (or re-evaluate after a correction) these commitments
         now that their period is over."""
-        if not self.env.user.has_group("community_credit.group_credit_manager"):
+        check_caller(self)
+        if not self.env.user.has_group(MANAGER):
             raise AccessError(self.env._("Only the council evaluates commitments."))
         today = fields.Date.context_today(self)
         for commitment in self:
@@ -362,7 +396,7 @@ class CreditCommitment(models.Model):
                     )
                 )
         before = {c: (c.state, c.points) for c in self}
-        evaluated = self.sudo()._evaluate()
+        self.sudo()._evaluate()
         for commitment in self:
             if commitment.state == "signed":
                 continue
@@ -376,7 +410,7 @@ class CreditCommitment(models.Model):
                     )
                 )
             )
-        return evaluated
+        return True
 
     @api.model
     def _cron_evaluate(self, limit=20000):
@@ -487,6 +521,10 @@ class CreditCommitment(models.Model):
                         ),
                         "company_id": commitment.company_id.id,
                     }
+                    # granted by whoever set the template's rules, checked then
+                    # (credit.commitment.template._check_rule_granters)
+                    if template.rules_set_by_id:
+                        to_post[commitment]["granted_by_id"] = template.rules_set_by_id.id
             rows.append([commitment.id, state, score, commitment.evaluation_count + 1, note])
 
         self.env["credit.commitment.line"]._write_results(line_rows)

@@ -6,7 +6,7 @@ from odoo.tools import SQL
 
 from .credit_commitment import COUNTED_ORIGINS
 from .credit_commitment_obligation import COUNTED_KINDS
-from .utils import html_text
+from .utils import check_caller, html_text
 
 RESULTS = [("pending", "Pending"), ("met", "Met"), ("not_met", "Not Met")]
 
@@ -16,7 +16,10 @@ class CreditCommitmentLine(models.Model):
 
     _name = "credit.commitment.line"
     _description = "Commitment Obligation Outcome"
+    _inherit = ["credit.workflow.mixin"]
     _order = "commitment_id, id"
+    # made by signing, measured by the evaluation, checked by staff's buttons
+    _credit_user_fields = frozenset()
 
     commitment_id = fields.Many2one(
         "credit.commitment", required=True, ondelete="cascade", index=True
@@ -161,9 +164,10 @@ class CreditCommitmentLine(models.Model):
 
     # ------------------------------------------------------- checks by staff
     def _record_check(self, result):
+        check_caller(self)
         if not self.env.user.has_group("community_credit.group_credit_grid_worker"):
             raise AccessError(self.env._("Only staff record the checks of commitments."))
-        self.check_access("write")
+        self.check_access("write")  # record rules: subjects of the user's places
         for line in self:
             if line.kind != "manual":
                 raise UserError(
@@ -182,6 +186,7 @@ class CreditCommitmentLine(models.Model):
                         name=line.commitment_id.display_name,
                     )
                 )
+        # sudo: the outcome is the workflow's, the caller was checked above
         self.sudo().write(
             {"result": result, "checked_by_id": self.env.uid, "checked_on": fields.Datetime.now()}
         )

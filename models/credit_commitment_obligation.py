@@ -16,7 +16,12 @@ COUNTED_KINDS = {"services", "hours", "points", "rule_lines"}
 class CreditCommitmentObligation(models.Model):
     _name = "credit.commitment.obligation"
     _description = "Commitment Obligation"
+    _inherit = ["credit.workflow.mixin"]
     _order = "template_id, sequence, id"
+    # the council writes them (access rights), until somebody signed the template
+    _credit_user_fields = frozenset(
+        {"template_id", "sequence", "name", "kind", "target", "rule_ids", "weight"}
+    )
 
     template_id = fields.Many2one(
         "credit.commitment.template", required=True, ondelete="cascade", index=True
@@ -76,8 +81,13 @@ class CreditCommitmentObligation(models.Model):
                 raise ValidationError(self.env._("An obligation's weight cannot be negative."))
 
     def _check_template_unsigned(self):
-        signed = self.env["credit.commitment"].search_count(
-            [("template_id", "in", self.template_id.ids), ("state", "!=", "draft")], limit=1
+        # sudo: every signature counts, also of subjects the user may not see
+        signed = (
+            self.env["credit.commitment"]
+            .sudo()
+            .search_count(
+                [("template_id", "in", self.template_id.ids), ("state", "!=", "draft")], limit=1
+            )
         )
         if signed:
             raise ValidationError(
@@ -95,7 +105,10 @@ class CreditCommitmentObligation(models.Model):
 
     def write(self, vals):
         self._check_template_unsigned()
-        return super().write(vals)
+        result = super().write(vals)
+        if "template_id" in vals:
+            self._check_template_unsigned()  # nor moved into a signed one
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_unsigned(self):

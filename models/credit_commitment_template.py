@@ -1,5 +1,7 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from .utils import check_caller
 
 PERIODS = [
     ("year", "Year"),
@@ -18,14 +20,34 @@ FREE_AFTER_SIGNING = {
     "activity_ids",
     "message_ids",
 }
+# the rules the year-end evaluation posts under, for whoever set them
+RULE_FIELDS = ("bonus_rule_id", "deduction_rule_id")
 
 
 class CreditCommitmentTemplate(models.Model):
     _name = "credit.commitment.template"
     _description = "Commitment Template"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "sequence, id"
     _check_company_auto = True
+    # the council writes templates (access rights); write() locks all but the
+    # first four once somebody signed. commitment_ids is refused: commitments
+    # are made by signing, and who set the rules is recorded, never given.
+    _credit_user_fields = frozenset(
+        {
+            "name",
+            "sequence",
+            "active",
+            "remind_days",
+            "role_id",
+            "community_id",
+            "company_id",
+            "text",
+            "period",
+            "obligation_ids",
+            *RULE_FIELDS,
+        }
+    )
 
     name = fields.Char(required=True, translate=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -82,6 +104,13 @@ class CreditCommitmentTemplate(models.Model):
         domain="[('points', '<', 0)]",
         help="Points deducted (under this rule) from each subject who broke the "
         "commitment, in communities that deduct points.",
+    )
+    rules_set_by_id = fields.Many2one(
+        "res.users",
+        readonly=True,
+        copy=False,
+        help="Who chose the bonus and deduction rules, checked then as allowed to grant "
+        "them: the evaluation posts the points as granted by them.",
     )
     remind_days = fields.Integer(
         string="Remind Before End (Days)",
@@ -143,9 +172,18 @@ class CreditCommitmentTemplate(models.Model):
                         )
                     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
+        for vals in vals_list:
+            self._check_rule_granters(vals)
+        return super().create(vals_list)
+
     def write(self, vals):
+        vals = self._credit_checked_vals(vals)
         locked = set(vals) - FREE_AFTER_SIGNING
-        if locked and self.env["credit.commitment"].search_count(
+        # sudo: every signature counts, also of subjects the user may not see
+        if locked and self.env["credit.commitment"].sudo().search_count(
             [("template_id", "in", self.ids), ("state", "!=", "draft")], limit=1
         ):
             raise UserError(
@@ -155,7 +193,34 @@ class CreditCommitmentTemplate(models.Model):
                     "(Duplicate) instead."
                 )
             )
+        self._check_rule_granters(vals)
         return super().write(vals)
+
+    def _check_rule_granters(self, vals):
+        """The evaluation posts the bonus and the deduction without checking
+        anybody's rights: whoever sets those rules must be allowed to grant
+        them, and is recorded as their granter (rules_set_by_id). Adds the
+        setter to `vals` when a rule is given."""
+        if not set(RULE_FIELDS) & set(vals) or "rules_set_by_id" in vals:
+            return
+        # both rules as they will be: the setter becomes the granter of both
+        rule_ids = {vals[f] for f in RULE_FIELDS if isinstance(vals.get(f), int) and vals[f]}
+        for template in self.sudo():
+            rule_ids |= {template[f].id for f in RULE_FIELDS if f not in vals and template[f]}
+        rules = self.env["credit.rule"].browse(rule_ids)
+        if not self.env.su:
+            user = self.env.user
+            for rule in rules.sudo():
+                if rule.granter_group_ids and not (rule.granter_group_ids & user.groups_id):
+                    raise AccessError(
+                        self.env._(
+                            "You may not put rule %(rule)s on a commitment: it is reserved "
+                            "for %(groups)s, who grant it.",
+                            rule=rule.display_name,
+                            groups=", ".join(rule.granter_group_ids.mapped("name")),
+                        )
+                    )
+        vals["rules_set_by_id"] = self.env.uid
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_unsigned(self):
@@ -211,6 +276,7 @@ class CreditCommitmentTemplate(models.Model):
 
     def action_view_commitments(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.action_credit_commitment"
         )

@@ -2,8 +2,9 @@ from datetime import date, datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo import Command
+from odoo import Command, api
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -12,6 +13,16 @@ from .common import DAY, GRID, CreditCase
 SIGN_DAY = DAY + timedelta(days=1)  # 2025-03-13, in the year 2025
 AFTER = date(2026, 1, 5)  # the year 2025 is over
 ORGANISER = "base.group_user,event.group_event_registration_desk"
+# context keys the addon once took as authority: they open nothing
+FORGED = {"credit_claim_workflow": True, "credit_posting": True, "credit_budget_approved": True}
+WORKFLOW_ONLY = "change only through the workflow"
+
+
+def rpc(user, records, method, *args):
+    """Call as /web/dataset/call_kw does, as `user`, with a forged context."""
+    recs = records.with_user(user)
+    get_public_method(recs, method)
+    return api.call_kw(recs, method, [records.ids, *args], {"context": FORGED})
 
 
 @tagged("post_install", "-at_install")
@@ -526,6 +537,102 @@ class TestCommitment(CreditCase):
         self.assertEqual(score.member_rate, 50)
         with self.assertRaises(AccessError):
             self.env["credit.commitment.unit.score"].with_user(self.user_grid).search([])
+
+    # ------------------------------------------------------ trust boundary
+    def test_rpc_cannot_write_the_signature_or_the_outcome(self):
+        """A grid worker of the subject's places writes the state and the ledger
+        link of a running commitment over RPC (the evaluation would then reverse
+        another line, or pay twice): refused, whatever the context."""
+        commitment = self.sign(self.res_a1, user=self.user_grid)
+        other_line = self.post(self.res_a2, self.rule_help, "c-other")
+        fields_before = commitment.read(["state", "ledger_line_id", "score", "signed_by_id"])
+        for vals in (
+            {"state": "fulfilled"},
+            {"ledger_line_id": other_line.id},
+            {"score": 100, "outcome_note": "All obligations met."},
+            {"signed_by_id": self.user_manager.id},
+        ):
+            with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+                rpc(self.user_grid, commitment, "write", vals)
+        commitment.invalidate_recordset()
+        self.assertEqual(
+            commitment.read(["state", "ledger_line_id", "score", "signed_by_id"]), fields_before
+        )
+        # an outcome of an obligation, the same
+        check = commitment.line_ids[0]
+        with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+            rpc(self.user_grid, check, "write", {"result": "met", "value": 99})
+        check.invalidate_recordset()
+        self.assertEqual((check.result, check.value), ("pending", 0))
+        # nor born signed, nor with a forged default
+        Commitment = self.Commitment.with_user(self.user_grid)
+        with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+            api.call_kw(
+                Commitment,
+                "create",
+                [{"template_id": self.template.id, "partner_id": self.res_a2.id, "score": 100}],
+                {"context": FORGED},
+            )
+        created = api.call_kw(
+            Commitment,
+            "create",
+            [{"template_id": self.template.id, "partner_id": self.res_a2.id}],
+            {"context": dict(FORGED, default_state="signed", default_ledger_line_id=other_line.id)},
+        )
+        drafted = self.Commitment.browse(created)
+        self.assertEqual((drafted.state, drafted.ledger_line_id), ("draft", other_line.browse()))
+        # staff record signatures made in person or on paper: never an online one
+        with self.assertRaisesRegex(UserError, "in person or on paper"):
+            rpc(self.user_grid, drafted, "action_sign", "portal", "张三", "1.2.3.4")
+        rpc(self.user_grid, drafted, "write", {"sign_origin": "portal"})
+        with self.assertRaisesRegex(UserError, "in person or on paper"):
+            rpc(self.user_grid, drafted, "action_sign")
+        self.assertEqual(drafted.state, "draft")
+
+    def test_template_rules_only_from_their_granters(self):
+        """The year-end evaluation posts under the template's rules without
+        checking anybody's rights: whoever sets a rule on a template must be one
+        of its granters, and the points are posted as granted by them."""
+        admin_group = self.env.ref("community_credit.group_credit_admin")
+        reserved = self.env["credit.rule"].create(
+            {
+                "code": "TC9",
+                "name": "Model resident of the year",
+                "category_id": self.category.id,
+                "points": 20,
+                "granter_group_ids": [Command.set(admin_group.ids)],
+            }
+        )
+        template = self.template.with_user(self.user_manager).copy({"name": "Model residents"})
+        self.assertEqual(template.rules_set_by_id, self.user_manager)
+        with self.assertRaisesRegex(AccessError, "reserved for"):
+            rpc(self.user_manager, template, "write", {"bonus_rule_id": reserved.id})
+        self.assertEqual(template.bonus_rule_id, self.rule_bonus)
+        with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+            rpc(self.user_manager, template, "write", {"rules_set_by_id": self.user_admin.id})
+        with self.assertRaisesRegex(AccessError, "reserved for"):
+            self.env["credit.commitment.template"].with_user(self.user_manager).create(
+                {
+                    "name": "Model residents",
+                    "role_id": self.role_resident.id,
+                    "text": "<p>x</p>",
+                    "bonus_rule_id": reserved.id,
+                }
+            )
+        # an administrator may grant it: they set it, and grant its points
+        rpc(self.user_admin, template, "write", {"bonus_rule_id": reserved.id})
+        self.assertEqual(template.rules_set_by_id, self.user_admin)
+        # changing the other rule would make the manager the granter of both
+        with self.assertRaisesRegex(AccessError, "reserved for"):
+            rpc(self.user_manager, template, "write", {"deduction_rule_id": False})
+        self.assertEqual(template.deduction_rule_id, self.rule_breach)
+        commitment = self.sign(self.res_a1, template=template)
+        self.earn(self.res_a1)
+        self.evaluate()
+        self.assertEqual(commitment.state, "fulfilled")
+        self.assertEqual(commitment.ledger_line_id.rule_id, reserved)
+        self.assertEqual(commitment.ledger_line_id.points, 20)
+        self.assertEqual(commitment.ledger_line_id.granted_by_id, self.user_admin)
 
 
 @tagged("post_install", "-at_install")

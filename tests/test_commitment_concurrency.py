@@ -164,7 +164,7 @@ class TestConcurrentCommitments(TwoConnectionsCase):
             commitment = env["credit.commitment"].browse(self.ids["commitment"])
             if index == 0:
                 return env["credit.commitment"]._cron_evaluate().ids
-            return commitment.action_evaluate().ids
+            return commitment.action_evaluate()  # True: RPC carries no recordset
 
         outcomes = self.run_pair(evaluate)
         self.assertEqual([o[0] for o in outcomes], ["ok", "ok"], outcomes)
