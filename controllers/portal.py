@@ -101,7 +101,7 @@ class CreditMerchantPortal(CustomerPortal):
         values = self._prepare_portal_layout_values()
         values["page_name"] = "credit_vouchers"
         try:
-            voucher = request.env["credit.voucher"].honour(clean_text(code, max_length=64))
+            voucher = request.env["credit.voucher"]._honour(clean_text(code, max_length=64))
         except UserError as exc:  # AccessError is a UserError: a clear message, no traceback
             values["error"] = exc.args[0]
         else:
@@ -272,7 +272,7 @@ class CreditHomePortal(CustomerPortal):
     )
     def credit_repair_request(self, line_id, **kwargs):
         try:
-            repair = request.env["credit.repair"].request_repair(line_id)
+            repair = request.env["credit.repair"]._request_repair(line_id)
         except UserError as exc:  # AccessError too: a clear message, no traceback
             values = self._credit_home_values(error=exc.args[0])
         else:

@@ -390,7 +390,7 @@ class CreditResidentPortal(CustomerPortal):
                 "Nothing was taken from your points: please try again."
             )
             with busy_on_last_try(busy):
-                voucher = request.env["credit.voucher"].redeem(stock)
+                voucher = request.env["credit.voucher"]._redeem(stock)
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_rewards",

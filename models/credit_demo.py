@@ -909,11 +909,11 @@ class CreditDemo(models.AbstractModel):
             reward = rewards[n % len(rewards)]
             try:
                 with self.env.cr.savepoint():
-                    vouchers |= Voucher.redeem(reward.credit_stock_ids[0].id, partner.id)
+                    vouchers |= Voucher._redeem(reward.credit_stock_ids[0].id, partner.id)
             except UserError as exc:
                 _logger.info("Community credit demo: redemption skipped: %s", exc)
         for voucher in vouchers.sudo()[: len(vouchers) * 2 // 3]:
-            Voucher.honour(voucher.code)
+            Voucher._honour(voucher.code)
         _logger.info("Community credit demo: %s vouchers for %s", len(vouchers), community.name)
         return rewards
 

@@ -290,7 +290,7 @@ class CreditLedgerLine(models.Model):
         """Earn back this deduction by volunteer service (信用修复), as the
         community's policy allows; the checks are in credit.repair."""
         self.ensure_one()
-        self.env["credit.repair"].request_repair(self.id)
+        self.env["credit.repair"]._request_repair(self.id)
         return True
 
     def _check_manager(self):

@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .credit_ledger_line import REPAIR_STATES, RULE_ORIGINS, STAFF_GROUPS
-from .utils import html_text
+from .utils import check_caller, html_text
 
 
 def format_hours(hours):
@@ -21,9 +21,12 @@ def format_hours(hours):
 class CreditRepair(models.Model):
     _name = "credit.repair"
     _description = "Credit Repair"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "deadline, id"
     _check_company_auto = True
+    # opened by _request_repair, repaired or expired by the hours served,
+    # cancelled by the council's button
+    _credit_user_fields = frozenset()
 
     partner_id = fields.Many2one(
         "res.partner", string="Subject", required=True, readonly=True, index=True
@@ -121,10 +124,11 @@ class CreditRepair(models.Model):
 
     # ----------------------------------------------------------- request
     @api.model
-    def request_repair(self, line_id):
+    def _request_repair(self, line_id):
         """The subject (or a grid worker for them) asks to earn back a deduction.
-        Callable over RPC and from the portal: the line must be readable by the
-        caller, and a resident may only ask for their own lines."""
+        Called by the resident's portal page and the deduction's Earn Back button
+        (credit.ledger.line.action_request_repair): the line must be readable by
+        the caller, and a resident may only ask for their own lines."""
         line = self.env["credit.ledger.line"].browse(int(line_id)).exists()
         user = self.env.user
         is_staff = any(user.has_group(g) for g in STAFF_GROUPS)
@@ -295,9 +299,13 @@ class CreditRepair(models.Model):
 
     # ----------------------------------------------------------- actions
     def action_cancel(self):
+        check_caller(self)
         if not self.env.user.has_group("community_credit.group_credit_manager"):
             raise AccessError(self.env._("Only the council cancels credit repairs."))
         if any(repair.state != "open" for repair in self):
             raise UserError(self.env._("Only an open repair can be cancelled."))
-        self._set_state("cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name))
+        # sudo: the state is the workflow's, the council member was checked above
+        self.sudo()._set_state(
+            "cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name)
+        )
         return True

@@ -7,8 +7,13 @@ class CreditRewardStock(models.Model):
 
     _name = "credit.reward.stock"
     _description = "Reward Stock at a Collection Point"
+    _inherit = ["credit.workflow.mixin"]
     _order = "product_tmpl_id, id"
     _rec_name = "collection_point"
+    # the council keeps stock on the reward's form (access rights); a row stays
+    # the reward's at one community, where its vouchers were issued
+    _credit_user_fields = frozenset({"collection_point", "quantity"})
+    _credit_create_fields = frozenset({"product_tmpl_id", "community_id"})
 
     product_tmpl_id = fields.Many2one(
         "product.template",

@@ -6,9 +6,12 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .utils import html_text
+from .utils import check_caller, html_text
 
 FINANCE = "community_credit.group_credit_finance"
+MANAGER = "community_credit.group_credit_manager"
+# what finance sets on a draft settlement; the buttons do the rest
+DRAFT_FIELDS = {"merchant_id", "community_id", "date_from", "date_to"}
 
 
 class CreditSettlement(models.Model):
@@ -17,8 +20,12 @@ class CreditSettlement(models.Model):
 
     _name = "credit.settlement"
     _description = "Merchant Settlement"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "date_from desc, merchant_id"
+    # finance (access rights): the merchant and period in draft, the explanation
+    # until reconciled. line_ids carries the lines' explanations from the form:
+    # each line checks its own fields, and finance neither creates nor deletes lines.
+    _credit_user_fields = frozenset({*DRAFT_FIELDS, "difference_note", "line_ids"})
 
     name = fields.Char(compute="_compute_name", store=True)
     merchant_id = fields.Many2one(
@@ -114,13 +121,30 @@ class CreditSettlement(models.Model):
                     )
                 )
 
+    def write(self, vals):
+        if not self.env.su:
+            if DRAFT_FIELDS & set(vals) and any(s.state != "draft" for s in self):
+                raise UserError(
+                    self.env._(
+                        "A confirmed settlement keeps its merchant and period: only a "
+                        "draft settlement can change."
+                    )
+                )
+            if {"difference_note", "line_ids"} & set(vals) and any(
+                s.state == "reconciled" for s in self
+            ):
+                raise UserError(self.env._("A reconciled settlement can no longer change."))
+        return super().write(vals)
+
     def _check_finance(self):
+        check_caller(self)
         if not self.env.user.has_group(FINANCE):
             raise AccessError(self.env._("Only finance staff settle merchants' donations."))
 
     def action_compute(self):
         """(Re)load the period's vouchers of the merchant and the pledge, in SQL."""
         self._check_finance()
+        self.check_access("write")
         for settlement in self:
             if settlement.state != "draft":
                 raise UserError(self.env._("Only a draft settlement can be recomputed."))
@@ -164,7 +188,8 @@ class CreditSettlement(models.Model):
                 )
                 .mapped("value")
             )
-            settlement.pledged_value = pledged
+            # sudo: the pledge is the workflow's figure, finance was checked above
+            settlement.sudo().pledged_value = pledged
         self.invalidate_recordset()
         self.env["credit.settlement.line"].invalidate_model()
         for settlement in self:
@@ -186,7 +211,8 @@ class CreditSettlement(models.Model):
                 raise UserError(self.env._("Only a draft settlement can be confirmed."))
             if not settlement.line_ids:
                 raise UserError(self.env._("The settlement has no vouchers: compute it first."))
-        self.write({"state": "confirmed"})
+        self.check_access("write")
+        self.sudo().write({"state": "confirmed"})  # sudo: finance was checked above
         return True
 
     def action_reconcile(self):
@@ -214,13 +240,14 @@ class CreditSettlement(models.Model):
                         pledged=settlement.pledged_value,
                     )
                 )
-        self.write({"state": "reconciled"})
+        self.check_access("write")
+        self.sudo().write({"state": "reconciled"})  # sudo: finance was checked above
         return True
 
     def action_export_xlsx(self):
         """An XLSX that finance can open and sum: one row per voucher, totals below."""
         self.ensure_one()
-        self._check_finance()
+        check_caller(self, FINANCE, MANAGER)
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, {"in_memory": True})
         sheet = book.add_worksheet(self.env._("Settlement"))

@@ -1,10 +1,14 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class CreditSettlementLine(models.Model):
     _name = "credit.settlement.line"
     _description = "Merchant Settlement Line"
+    _inherit = ["credit.workflow.mixin"]
     _order = "id"
+    # loaded by the settlement's Compute button; finance explains each line
+    _credit_user_fields = frozenset({"note"})
 
     settlement_id = fields.Many2one(
         "credit.settlement", required=True, ondelete="cascade", index=True
@@ -15,3 +19,8 @@ class CreditSettlementLine(models.Model):
     honoured = fields.Boolean(string="Handed Over", readonly=True)
     voucher_state = fields.Char(readonly=True)
     note = fields.Char(string="Explanation")
+
+    def write(self, vals):
+        if not self.env.su and self.filtered(lambda ln: ln.settlement_id.state == "reconciled"):
+            raise UserError(self.env._("A reconciled settlement can no longer change."))
+        return super().write(vals)

@@ -5,6 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .utils import check_caller
+
 # no 0/O, 1/I: codes are read aloud and typed by elderly residents and shopkeepers
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
@@ -17,9 +19,11 @@ class CreditVoucher(models.Model):
 
     _name = "credit.voucher"
     _description = "Reward Voucher"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "id desc"
     _rec_name = "code"
+    # issued by _redeem, handed over by _honour, refunded by action_cancel and expiry
+    _credit_user_fields = frozenset()
 
     code = fields.Char(required=True, readonly=True, copy=False, index=True)
     qr_url = fields.Char(string="QR Code", compute="_compute_qr_url")
@@ -70,10 +74,11 @@ class CreditVoucher(models.Model):
 
     # ------------------------------------------------------------ redemption
     @api.model
-    def redeem(self, stock_id, partner_id=None):
+    def _redeem(self, stock_id, partner_id=None):
         """Redeem one unit of the reward at a collection point, for the current
         user (a resident) or, for staff, for a subject of their places.
-        Returns the voucher."""
+        Returns the voucher. Called by the resident's portal page (and staff's
+        server code): the checks are here."""
         user = self.env.user
         partner = self.env["res.partner"].browse(partner_id) if partner_id else user.partner_id
         partner = partner.sudo()  # staff and residents read the subject's community
@@ -189,7 +194,7 @@ class CreditVoucher(models.Model):
     def _new_code(self):
         return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
 
-    def _check_staff_for(self, partner):
+    def _check_staff_for(self, partner, honour=False):
         user = self.env.user
         if user.has_group("community_credit.group_credit_manager"):
             return
@@ -199,20 +204,36 @@ class CreditVoucher(models.Model):
             and partner.credit_place_id
             and partner.credit_place_id._is_within(places)
         ):
+            if honour:
+                raise AccessError(
+                    self.env._(
+                        "This voucher belongs to a resident outside the places you look "
+                        "after: the exchange point of their own place hands it over."
+                    )
+                )
             raise AccessError(self.env._("You can only redeem rewards with your own points."))
 
     # ------------------------------------------------------------- hand-over
     @api.model
-    def honour(self, code):
-        """The merchant (or exchange-point staff) confirms the hand-over by the code."""
-        code = (code or "").strip().upper().replace(" ", "")
+    def _honour(self, code):
+        """The merchant (or exchange-point staff) confirms the hand-over with the
+        code the resident shows: the exact code of one voucher, for a reward of
+        the merchant's own shop (staff: of a resident of their places). Called
+        by the merchant's portal page and the hand-over wizard; returns the
+        voucher."""
+        code = code.strip().upper().replace(" ", "") if isinstance(code, str) else ""
+        if not code:
+            raise UserError(self.env._("Type the code of the voucher the resident shows."))
+        # sudo: merchants cannot read vouchers; the one with this exact code is checked below
         voucher = self.sudo().search([("code", "=", code)], limit=1)
         if not voucher:
             raise UserError(self.env._("No voucher has the code %(code)s.", code=code))
         user = self.env.user
-        is_staff = user.has_group("community_credit.group_credit_grid_worker")
-        merchant = user.partner_id.commercial_partner_id
-        if not is_staff and (not voucher.merchant_id or merchant != voucher.merchant_id):
+        if user.has_group("community_credit.group_credit_grid_worker"):
+            self._check_staff_for(voucher.partner_id, honour=True)
+        elif not voucher.merchant_id or (
+            user.partner_id.commercial_partner_id != voucher.merchant_id
+        ):
             raise AccessError(
                 self.env._(
                     "Voucher %(code)s is for a reward of another merchant: you cannot "
@@ -242,7 +263,7 @@ class CreditVoucher(models.Model):
                     ],
                 )
             )
-        voucher.write(
+        voucher.write(  # sudo (above): the hand-over is the workflow's
             {
                 "state": "honoured",
                 "honoured_by_id": user.id,
@@ -254,6 +275,7 @@ class CreditVoucher(models.Model):
     # ------------------------------------------------------- cancel / expire
     def action_cancel(self):
         """The resident (or staff) gives the voucher back: points refunded."""
+        check_caller(self)
         user = self.env.user
         for voucher in self.sudo():
             if voucher.partner_id != user.partner_id:

@@ -201,7 +201,7 @@ class TestPortalBusy(HttpCase):
     def test_redeem_last_try_says_busy(self):
         resident, other = self.ids["partners"]
         stock = self.ids["stock"]
-        self.other_resident_commits(lambda env: env["credit.voucher"].redeem(stock))
+        self.other_resident_commits(lambda env: env["credit.voucher"]._redeem(stock))
 
         response, waits = self.post_as_resident(
             "/my/credit/rewards", "/my/credit/rewards/redeem", {"stock_id": stock}

@@ -60,7 +60,7 @@ class TestMerchantPortal(HttpCase):
                 ],
             }
         )
-        cls.voucher = cls.env["credit.voucher"].redeem(product.credit_stock_ids.id, resident.id)
+        cls.voucher = cls.env["credit.voucher"]._redeem(product.credit_stock_ids.id, resident.id)
 
     def honour(self, code):
         page = self.url_open("/my/credit/vouchers").text

@@ -83,7 +83,7 @@ class TestConcurrentRepair(TwoConnectionsCase):
                 check_rights=False,
             )
             with freeze_time(DAY + timedelta(days=10)):
-                repair = env["credit.repair"].request_repair(line.id)
+                repair = env["credit.repair"]._request_repair(line.id)
             events = env["event.event"].create(
                 [
                     {

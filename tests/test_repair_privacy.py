@@ -4,8 +4,9 @@ from datetime import date, datetime, time, timedelta
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo import fields
+from odoo import api, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -82,7 +83,7 @@ class TestCreditRepair(RepairCase):
 
     def test_resident_asks_to_earn_back_their_deduction(self):
         line = self.deduct(self.res_a1, "r-ask")
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         self.assertEqual(repair.state, "open")
         self.assertEqual(repair.partner_id, self.res_a1)
         self.assertEqual(repair.rule_id, self.rule_fight)
@@ -103,32 +104,32 @@ class TestCreditRepair(RepairCase):
         line = self.deduct(self.res_a1, "r-ref")
         line_b = self.deduct(self.res_b1, "r-ref-b")
         with self.assertRaises(AccessError):
-            self.Repair.with_user(self.user_resident_b).request_repair(line.id)
+            self.Repair.with_user(self.user_resident_b)._request_repair(line.id)
         with self.assertRaises(AccessError):
-            self.Repair.with_user(self.user_resident).request_repair(line_b.id)
+            self.Repair.with_user(self.user_resident)._request_repair(line_b.id)
         with self.assertRaises(AccessError):  # estate B is not the grid worker's
-            self.Repair.with_user(self.user_grid).request_repair(line_b.id)
+            self.Repair.with_user(self.user_grid)._request_repair(line_b.id)
         with self.assertRaises(AccessError):
-            self.Repair.with_user(self.user_finance).request_repair(line.id)
+            self.Repair.with_user(self.user_finance)._request_repair(line.id)
         with self.assertRaises(AccessError):
-            self.Repair.with_user(self.user_resident).request_repair(999999999)
+            self.Repair.with_user(self.user_resident)._request_repair(999999999)
         grave = self.deduct(self.res_a1, "r-grave", rule=self.rule_grave)
         with self.assertRaisesRegex(UserError, "cannot be earned back"):
-            self.Repair.with_user(self.user_resident).request_repair(grave.id)
+            self.Repair.with_user(self.user_resident)._request_repair(grave.id)
         award = self.post(self.res_a1, self.rule_clean, "r-award")
         with self.assertRaisesRegex(UserError, "Only deductions"):
-            self.Repair.with_user(self.user_resident).request_repair(award.id)
+            self.Repair.with_user(self.user_resident)._request_repair(award.id)
         reversed_line = self.deduct(self.res_a1, "r-reversed")
         reversed_line.with_user(self.user_manager)._reverse("Recorded by mistake")
         with self.assertRaisesRegex(UserError, "already been reversed"):
-            self.Repair.with_user(self.user_resident).request_repair(reversed_line.id)
+            self.Repair.with_user(self.user_resident)._request_repair(reversed_line.id)
         self.community.repair_enabled = False
         with self.assertRaisesRegex(UserError, "does not offer credit repair"):
-            self.Repair.with_user(self.user_resident).request_repair(line.id)
+            self.Repair.with_user(self.user_resident)._request_repair(line.id)
         self.community.repair_enabled = True
-        self.Repair.with_user(self.user_resident).request_repair(line.id)
+        self.Repair.with_user(self.user_resident)._request_repair(line.id)
         with self.assertRaisesRegex(UserError, "already asked"):
-            self.Repair.with_user(self.user_resident).request_repair(line.id)
+            self.Repair.with_user(self.user_resident)._request_repair(line.id)
         # the unique index holds even past the check
         with (
             self.assertRaises(IntegrityError),
@@ -150,17 +151,17 @@ class TestCreditRepair(RepairCase):
         on_time = self.deduct(self.res_a1, "r-on-time")
         late = self.deduct(self.res_a2, "r-late")
         with freeze_time(DEADLINE):
-            repair = self.Repair.with_user(self.user_resident).request_repair(on_time.id)
+            repair = self.Repair.with_user(self.user_resident)._request_repair(on_time.id)
             self.assertEqual(repair.state, "open")
         with freeze_time(DEADLINE + timedelta(days=1)):
             with self.assertRaisesRegex(UserError, "ended on 2025-06-10"):
-                self.Repair.with_user(self.user_grid).request_repair(late.id)
+                self.Repair.with_user(self.user_grid)._request_repair(late.id)
 
     def test_service_hours_earn_the_deduction_back_once(self):
         self.attend(self.res_a1, self.event_before)  # 3 h, the day before: does not count
         line = self.deduct(self.res_a1, "r-done")
         self.assertEqual(self.balance(self.res_a1), 2 - 10)
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         self.assertEqual(repair.hours_done, 0.0)
         self.attend(self.res_a1, self.event_1)  # 2.5 h
         repair.invalidate_recordset()
@@ -217,8 +218,8 @@ class TestCreditRepair(RepairCase):
     def test_one_service_earns_back_one_deduction(self):
         first = self.deduct(self.res_a1, "r-first")
         second = self.deduct(self.res_a1, "r-second", day=DAY + timedelta(days=1))
-        repair_1 = self.Repair.with_user(self.user_resident).request_repair(first.id)
-        repair_2 = self.Repair.with_user(self.user_resident).request_repair(second.id)
+        repair_1 = self.Repair.with_user(self.user_resident)._request_repair(first.id)
+        repair_2 = self.Repair.with_user(self.user_resident)._request_repair(second.id)
         self.attend(self.res_a1, self.event_1)
         self.attend(self.res_a1, self.event_2)  # 4.5 h in all
         (repair_1 | repair_2).invalidate_recordset()
@@ -231,13 +232,13 @@ class TestCreditRepair(RepairCase):
         line = self.deduct(self.res_a1, "r-early")
         self.attend(self.res_a1, self.event_1)
         self.attend(self.res_a1, self.event_2)
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         self.assertEqual(repair.state, "repaired")
         self.assertEqual(self.balance(self.res_a1), -10 + 4 + 10)
 
     def test_open_repair_expires_after_the_deadline(self):
         line = self.deduct(self.res_a1, "r-expire")
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         with freeze_time(DEADLINE):
             self.Repair._cron_repairs()
             self.assertEqual(repair.state, "open")
@@ -250,7 +251,7 @@ class TestCreditRepair(RepairCase):
 
     def test_deduction_reversed_another_way_cancels_the_repair(self):
         line = self.deduct(self.res_a1, "r-cancel")
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         line.with_user(self.user_manager)._reverse("Objection upheld")
         self.Repair._cron_repairs()
         self.assertEqual(repair.state, "cancelled")
@@ -259,7 +260,7 @@ class TestCreditRepair(RepairCase):
 
     def test_repair_access(self):
         line = self.deduct(self.res_a1, "r-access")
-        repair = self.Repair.with_user(self.user_resident).request_repair(line.id)
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
         self.assertEqual(repair.with_user(self.user_resident).points, 10)
         with self.assertRaises(AccessError):
             repair.with_user(self.user_resident_b).read(["points"])
@@ -281,6 +282,37 @@ class TestCreditRepair(RepairCase):
             repair.sudo().unlink()
         repair.with_user(self.user_manager).action_cancel()
         self.assertEqual(repair.state, "cancelled")
+
+    def test_council_cannot_write_a_repair_by_hand(self):
+        """The council may write repairs (access rights) but not mark one
+        repaired, lower its hours or link a reversal over RPC, whatever the
+        context: the hours served decide."""
+        line = self.deduct(self.res_a1, "r-forged")
+        repair = self.Repair.with_user(self.user_resident)._request_repair(line.id)
+        before = repair.read(["state", "hours_required", "reversal_line_id", "deadline"])
+        Repairs = self.Repair.with_user(self.user_manager)
+        get_public_method(Repairs, "write")
+        for vals in (
+            {"state": "repaired"},
+            {"hours_required": 0.5},
+            {"reversal_line_id": line.id},
+            {"deadline": date(2030, 1, 1)},
+        ):
+            with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+                api.call_kw(
+                    Repairs,
+                    "write",
+                    [repair.ids, vals],
+                    {"context": {"credit_posting": True, "credit_claim_workflow": True}},
+                )
+        repair.invalidate_recordset()
+        self.assertEqual(
+            repair.read(["state", "hours_required", "reversal_line_id", "deadline"]), before
+        )
+        self.assertEqual(self.balance(self.res_a1), -10)
+        # asking is the deduction's button (or the portal's), never an RPC method
+        with self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+            get_public_method(self.Repair.with_user(self.user_resident), "_request_repair")
 
 
 @tagged("post_install", "-at_install")

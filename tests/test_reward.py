@@ -3,12 +3,24 @@ from datetime import timedelta
 from freezegun import freeze_time
 from psycopg2.errors import CheckViolation
 
-from odoo import Command
+from odoo import Command, api
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import DAY, RESIDENT, CreditCase
+
+# context keys the addon once took as authority: they open nothing
+FORGED = {"credit_claim_workflow": True, "credit_posting": True, "credit_budget_approved": True}
+WORKFLOW_ONLY = "change only through the workflow"
+
+
+def rpc(user, model, method, args):
+    """Call as /web/dataset/call_kw does, as `user`, with a forged context."""
+    recs = user.env[model].with_user(user)
+    get_public_method(recs, method)
+    return api.call_kw(recs, method, args, {"context": FORGED})
 
 
 @tagged("post_install", "-at_install")
@@ -65,7 +77,7 @@ class TestRewards(CreditCase):
         return (
             self.env["credit.voucher"]
             .with_user(user)
-            .redeem(self.stock.id, partner.id if partner else None)
+            ._redeem(self.stock.id, partner.id if partner else None)
         )
 
     def test_resident_redeems_and_merchant_hands_over(self):
@@ -83,14 +95,15 @@ class TestRewards(CreditCase):
             voucher.with_user(self.user_resident_b).read(["code"])
         # another merchant cannot confirm it; the noodle shop can, once
         with self.assertRaisesRegex(AccessError, "another merchant"):
-            self.env["credit.voucher"].with_user(self.user_barber).honour(voucher.code)
-        done = self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code.lower())
+            self.env["credit.voucher"].with_user(self.user_barber)._honour(voucher.code)
+        merchant = self.env["credit.voucher"].with_user(self.user_merchant)
+        done = merchant._honour(voucher.code.lower())
         self.assertEqual(done.sudo().state, "honoured")
         self.assertEqual(done.sudo().honoured_by_id, self.user_merchant)
         with self.assertRaisesRegex(UserError, "already used"):
-            self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+            self.env["credit.voucher"].with_user(self.user_merchant)._honour(voucher.code)
         with self.assertRaisesRegex(UserError, "No voucher"):
-            self.env["credit.voucher"].with_user(self.user_merchant).honour("NOSUCHCODE")
+            self.env["credit.voucher"].with_user(self.user_merchant)._honour("NOSUCHCODE")
         # a voucher handed over cannot be refunded
         with self.assertRaisesRegex(UserError, "handed over or refunded"):
             voucher.with_user(self.user_resident).action_cancel()
@@ -125,7 +138,7 @@ class TestRewards(CreditCase):
         self.assertEqual(self.balance(self.res_a1), 12)
         self.assertEqual(self.stock.quantity, 3)
         with self.assertRaisesRegex(UserError, "refunded"):
-            self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+            self.env["credit.voucher"].with_user(self.user_merchant)._honour(voucher.code)
         second = self.redeem(self.user_resident)
         with freeze_time(DAY + timedelta(days=40)):
             expired = self.env["credit.voucher"]._cron_expire_vouchers()
@@ -143,7 +156,7 @@ class TestRewards(CreditCase):
         with self.assertRaises(AccessError):
             self.redeem(self.user_resident_b, self.res_a1)
         # exchange-point staff hand over any merchant's reward
-        self.env["credit.voucher"].with_user(self.user_grid).honour(voucher.sudo().code)
+        self.env["credit.voucher"].with_user(self.user_grid)._honour(voucher.sudo().code)
         self.assertEqual(voucher.sudo().state, "honoured")
 
     def test_bad_rewards_are_refused(self):
@@ -190,7 +203,7 @@ class TestRewards(CreditCase):
 
         first = self.redeem(self.user_resident)
         second = self.redeem(self.user_grid, self.res_a1)
-        self.env["credit.voucher"].with_user(self.user_merchant).honour(first.sudo().code)
+        self.env["credit.voucher"].with_user(self.user_merchant)._honour(first.sudo().code)
         self.env["credit.merchant.pledge"].with_user(self.user_finance).create(
             {
                 "merchant_id": self.noodle_shop.id,
@@ -261,7 +274,7 @@ class TestRewards(CreditCase):
 
     def test_monthly_exchange_record_is_masked(self):
         voucher = self.redeem(self.user_resident)
-        self.env["credit.voucher"].with_user(self.user_merchant).honour(voucher.code)
+        self.env["credit.voucher"].with_user(self.user_merchant)._honour(voucher.code)
         with freeze_time(DAY + timedelta(days=30)):  # April: the record of March
             record = self.community.with_user(self.user_finance)._credit_exchange_record()
         self.assertEqual(record["month"], "2025-03")
@@ -278,3 +291,132 @@ class TestRewards(CreditCase):
             ._render_qweb_html("community_credit.action_report_exchange_record", self.community.ids)
         )
         self.assertNotIn("张三", html.decode())
+
+    # ------------------------------------------------------ trust boundary
+    def test_rpc_cannot_write_a_voucher_or_the_stock_row(self):
+        voucher = self.redeem(self.user_resident)
+        before = voucher.sudo().read(["state", "code", "points", "partner_id", "ledger_line_id"])
+        for user in (self.user_resident, self.user_grid, self.user_manager):
+            for vals in (
+                {"state": "cancelled"},
+                {"ledger_line_id": False},
+                {"points": 1, "code": "AAAAAAAAAA"},
+                {"partner_id": self.res_a2.id},
+            ):
+                with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+                    rpc(user, "credit.voucher", "write", [voucher.ids, vals])
+        voucher.invalidate_recordset()
+        self.assertEqual(
+            voucher.sudo().read(["state", "code", "points", "partner_id", "ledger_line_id"]),
+            before,
+        )
+        # the portal's paths are not RPC methods
+        for method, args in (("_redeem", [self.stock.id]), ("_honour", [voucher.sudo().code])):
+            with self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                rpc(self.user_resident, "credit.voucher", method, args)
+        # the council keeps stock, but a row stays the reward's at its community
+        with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+            rpc(
+                self.user_manager,
+                "credit.reward.stock",
+                "write",
+                [self.stock.ids, {"community_id": self.community_nd.id}],
+            )
+        rpc(self.user_manager, "credit.reward.stock", "write", [self.stock.ids, {"quantity": 7}])
+        self.assertEqual((self.stock.community_id, self.stock.quantity), (self.community, 7))
+
+    def test_hand_over_needs_the_exact_code(self):
+        voucher = self.redeem(self.user_resident)
+        code = voucher.sudo().code
+        Merchant = self.env["credit.voucher"].with_user(self.user_merchant)
+        for wrong in ("", None, ["*"], code[:-1]):
+            with self.assertRaisesRegex(UserError, "Type the code|No voucher has the code"):
+                Merchant._honour(wrong)
+        self.assertEqual(voucher.sudo().state, "issued")
+        # staff at an exchange point, through the wizard: their places' residents only
+        other = new_test_user(
+            self.env, "t_grid_b", groups="base.group_user,community_credit.group_credit_grid_worker"
+        )
+        other.credit_place_ids = self.estate_b
+        wizard = self.env["credit.voucher.honour.wizard"].with_user(other).create({"code": code})
+        with self.assertRaisesRegex(AccessError, "outside the places you look after"):
+            wizard.action_confirm()
+        self.assertEqual(voucher.sudo().state, "issued")
+        wizard = self.env["credit.voucher.honour.wizard"].with_user(self.user_grid)
+        wizard.create({"code": code.lower()}).action_confirm()
+        self.assertEqual(voucher.sudo().state, "honoured")
+        self.assertEqual(voucher.sudo().honoured_by_id, self.user_grid)
+
+    def test_finance_only_uses_the_buttons(self):
+        self.redeem(self.user_resident)
+        pledge = (
+            self.env["credit.merchant.pledge"]
+            .with_user(self.user_finance)
+            .create(
+                {
+                    "merchant_id": self.noodle_shop.id,
+                    "community_id": self.community.id,
+                    "month": DAY,
+                    "value": 10.0,
+                }
+            )
+        )
+        settlement = (
+            self.env["credit.settlement"]
+            .with_user(self.user_finance)
+            .create(
+                {
+                    "merchant_id": self.noodle_shop.id,
+                    "community_id": self.community.id,
+                    "date_from": DAY.replace(day=1),
+                    "date_to": DAY.replace(day=31),
+                }
+            )
+        )
+        settlement.action_compute()
+        line = settlement.line_ids
+        for vals in ({"state": "reconciled"}, {"pledged_value": 0.0}, {"name": "forged"}):
+            with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+                rpc(self.user_finance, "credit.settlement", "write", [settlement.ids, vals])
+        for vals in ({"points": 0}, {"honoured": True}, {"donated_value": 0.0}):
+            with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+                rpc(self.user_finance, "credit.settlement.line", "write", [line.ids, vals])
+        # nor through the settlement's lines
+        with self.assertRaisesRegex(AccessError, WORKFLOW_ONLY):
+            rpc(
+                self.user_finance,
+                "credit.settlement",
+                "write",
+                [settlement.ids, {"line_ids": [Command.update(line.id, {"honoured": True})]}],
+            )
+        settlement.invalidate_recordset()
+        line.invalidate_recordset()
+        self.assertEqual(
+            (settlement.state, settlement.pledged_value, line.points, line.honoured),
+            ("draft", 10.0, 6, False),
+        )
+        settlement.action_confirm()
+        with self.assertRaisesRegex(UserError, "only a draft settlement can change"):
+            rpc(
+                self.user_finance,
+                "credit.settlement",
+                "write",
+                [settlement.ids, {"date_to": DAY.replace(day=20)}],
+            )
+        # the pledge it counted stays as counted
+        with self.assertRaisesRegex(UserError, "counted the pledge"):
+            rpc(self.user_finance, "credit.merchant.pledge", "write", [pledge.ids, {"value": 1}])
+        self.assertEqual(pledge.value, 10.0)
+        # explanations until reconciled, then nothing
+        rpc(
+            self.user_finance,
+            "credit.settlement",
+            "write",
+            [settlement.ids, {"line_ids": [Command.update(line.id, {"note": "Collects later"})]}],
+        )
+        self.assertEqual(line.note, "Collects later")
+        settlement.with_user(self.user_finance).write({"difference_note": "Shop closed"})
+        settlement.with_user(self.user_finance).action_reconcile()
+        with self.assertRaisesRegex(UserError, "can no longer change"):
+            rpc(self.user_finance, "credit.settlement.line", "write", [line.ids, {"note": "x"}])
+        self.assertEqual(line.note, "Collects later")

@@ -124,7 +124,7 @@ class TestConcurrentRedemption(TwoConnectionsCase):
     @mute_logger("odoo.sql_db")
     def test_1_last_unit_two_residents(self):
         def redeem(env, _index):
-            return env["credit.voucher"].redeem(self.ids["stock"]).id
+            return env["credit.voucher"]._redeem(self.ids["stock"]).id
 
         outcomes = self.run_pair(redeem)
         self.assertEqual(sorted(o[0] for o in outcomes), ["ok", "refused"], outcomes)
@@ -152,7 +152,7 @@ class TestConcurrentRedemption(TwoConnectionsCase):
         self.ids = dict(self.ids, users=[uid, uid])  # this test only
 
         def redeem(env, _index):
-            return env["credit.voucher"].redeem(self.ids["stock"]).id
+            return env["credit.voucher"]._redeem(self.ids["stock"]).id
 
         outcomes = self.run_pair(redeem)
         self.assertEqual(sorted(o[0] for o in outcomes), ["ok", "refused"], outcomes)

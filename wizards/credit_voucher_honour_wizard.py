@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..models.utils import check_caller
+
 
 class CreditVoucherHonourWizard(models.TransientModel):
     _name = "credit.voucher.honour.wizard"
@@ -8,8 +10,12 @@ class CreditVoucherHonourWizard(models.TransientModel):
     code = fields.Char(required=True, help="Scan the voucher's QR code or type its code.")
 
     def action_confirm(self):
+        """Staff at an exchange point hand over the reward of the voucher whose
+        code the resident shows (credit.voucher._honour checks the code and
+        that the resident lives in the places the user looks after)."""
         self.ensure_one()
-        voucher = self.env["credit.voucher"].honour(self.code)
+        check_caller(self, "community_credit.group_credit_grid_worker")
+        voucher = self.env["credit.voucher"]._honour(self.code)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
