@@ -2,7 +2,7 @@
 the council. Written only by the logging helper; nobody edits or deletes it."""
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 VIEW_CHANNELS = [("portal", "Portal"), ("backend", "Backend")]
 
@@ -24,8 +24,18 @@ class CreditBoardView(models.Model):
     channel = fields.Selection(VIEW_CHANNELS, required=True, readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # written by _log only (under sudo): whatever the context, nobody else adds rows
+        if not self.env.su:
+            self.check_access("create")
+            raise AccessError(self.env._("The board view log is written when a board is shown."))
+        return super().create(vals_list)
+
     def write(self, vals):  # pylint: disable=method-required-super
-        self.check_access("write")
+        # nobody changes the log, whatever the context; not even server code
+        if not self.env.su:
+            self.check_access("write")
         raise UserError(self.env._("The board view log cannot be changed."))
 
     @api.ondelete(at_uninstall=False)

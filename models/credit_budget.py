@@ -4,7 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .utils import period_bounds
+from .credit_workflow_mixin import CheckedVals
+from .utils import check_caller, period_bounds
 
 BUDGET_PERIODS = [("month", "Month"), ("quarter", "Quarter"), ("year", "Year")]
 BUDGET_PLACE_TYPES = ("community", "grid", "estate")
@@ -31,9 +32,12 @@ class CreditBudget(models.Model):
 
     _name = "credit.budget"
     _description = "Points Issuance Budget"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "date_from desc, place_id"
     _check_company_auto = True
+    # the council (access rights); the period's end, the issued figures and the
+    # approved overruns follow from the ledger
+    _credit_user_fields = frozenset({"place_id", "period", "date_from", "points", "note"})
 
     place_id = fields.Many2one(
         "credit.place",
@@ -63,7 +67,9 @@ class CreditBudget(models.Model):
     )
     remaining = fields.Integer(compute="_compute_issued")
     percent = fields.Float(string="Used (%)", compute="_compute_issued")
-    overrun_ids = fields.One2many("credit.budget.overrun", "budget_id", string="Approved Overruns")
+    overrun_ids = fields.One2many(
+        "credit.budget.overrun", "budget_id", string="Approved Overruns", readonly=True
+    )
     overrun_count = fields.Integer(compute="_compute_overrun_count")
     note = fields.Text()
     company_id = fields.Many2one(related="place_id.company_id", store=True, index=True)
@@ -124,14 +130,18 @@ class CreditBudget(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        vals_list = [self._credit_checked_vals(vals, creating=True) for vals in vals_list]
         for vals in vals_list:
             self._normalise_period(vals)
         return super().create(vals_list)
 
     def write(self, vals):
+        vals = self._credit_checked_vals(vals)
         if "date_from" in vals or "period" in vals:
             for budget in self:
-                budget_vals = {"period": budget.period, "date_from": budget.date_from, **vals}
+                budget_vals = CheckedVals(
+                    {"period": budget.period, "date_from": budget.date_from, **vals}
+                )
                 self._normalise_period(budget_vals)
                 super(CreditBudget, budget).write(budget_vals)
             return True
@@ -145,6 +155,9 @@ class CreditBudget(models.Model):
 
     def action_view_overruns(self):
         self.ensure_one()
+        check_caller(
+            self, "community_credit.group_credit_manager", "community_credit.group_credit_finance"
+        )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_budget_overrun_action"
         )

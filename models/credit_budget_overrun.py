@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from .credit_ledger_line import ORIGINS
 
@@ -27,6 +27,16 @@ class CreditBudgetOverrun(models.Model):
     line_ids = fields.Many2many("credit.ledger.line", string="Ledger Lines", readonly=True)
     reason = fields.Text(readonly=True)
     company_id = fields.Many2one(related="budget_id.company_id", store=True, index=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # made by the posting path only (credit.budget._record_overruns, under sudo)
+        if not self.env.su:
+            self.check_access("create")
+            raise AccessError(
+                self.env._("Approved overruns are recorded by the posting path, never by hand.")
+            )
+        return super().create(vals_list)
 
     def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(self.env._("Approved overruns are a record: they cannot be changed."))

@@ -7,7 +7,11 @@ from .credit_claim import ACTIVE_STATES
 class CreditClaimLine(models.Model):
     _name = "credit.claim.line"
     _description = "Credit Claim Subject"
+    _inherit = ["credit.workflow.mixin"]
     _order = "claim_id, id"
+    # mirrors the claim's subjects (credit.claim._sync_lines) and the lines it
+    # posted, under sudo; nobody writes them by hand
+    _credit_user_fields = frozenset()
 
     claim_id = fields.Many2one("credit.claim", required=True, ondelete="cascade", index=True)
     partner_id = fields.Many2one("res.partner", string="Subject", required=True, index=True)

@@ -1,7 +1,10 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .utils import html_text
+from .utils import check_caller, html_text
+
+# what reviewers set on a draft batch; the claims are loaded by the button
+BATCH_FIELDS = {"stage", "review_group_id", "community_id", "date_to"}
 
 
 class CreditReviewBatch(models.Model):
@@ -10,9 +13,12 @@ class CreditReviewBatch(models.Model):
 
     _name = "credit.review.batch"
     _description = "Claim Review Batch"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "date_to desc, id desc"
     _check_company_auto = True
+    # reviewers and the council (access rights, record rules), in draft; the
+    # claims are loaded and certified by the buttons only
+    _credit_user_fields = frozenset(BATCH_FIELDS)
 
     name = fields.Char(compute="_compute_name", store=True)
     stage = fields.Selection(
@@ -76,7 +82,19 @@ class CreditReviewBatch(models.Model):
         if self.review_group_id:
             self.community_id = self.review_group_id.community_id
 
+    def write(self, vals):
+        vals = self._credit_checked_vals(vals)
+        if BATCH_FIELDS & set(vals) and not self.env.su:
+            if any(batch.state != "draft" for batch in self):
+                raise UserError(self.env._("This batch is already certified."))
+            # the claims loaded were those of the batch as it was: load them again
+            if self.filtered("claim_ids"):
+                vals.update(claim_ids=[fields.Command.clear()], excluded_count=0)
+        return super().write(vals)
+
     def _check_certifier(self):
+        check_caller(self)
+        self.check_access("write")
         user = self.env.user
         for batch in self:
             if batch.stage == "council" or not batch.review_group_id:
@@ -112,7 +130,8 @@ class CreditReviewBatch(models.Model):
                     c.submitted_by_id == self.env.user or self.env.user.partner_id in c.partner_ids
                 )
             )
-            batch.write(
+            # sudo: the claims are the workflow's, the certifier was checked above
+            batch.sudo().write(
                 {
                     "claim_ids": [fields.Command.set((claims - own).ids)],
                     "excluded_count": len(own),
@@ -138,7 +157,7 @@ class CreditReviewBatch(models.Model):
                     )
                 )
             batch.claim_ids.action_approve()
-            batch.write(
+            batch.sudo().write(  # sudo: the certifier was checked above
                 {
                     "state": "done",
                     "certified_by_id": self.env.uid,

@@ -8,7 +8,10 @@ class CreditVolunteerService(models.Model):
 
     _name = "credit.volunteer.service"
     _description = "Volunteer Service"
+    _inherit = ["credit.workflow.mixin"]
     _order = "date desc, id desc"
+    # recorded and cancelled by attendance (event.registration, under sudo) only
+    _credit_user_fields = frozenset()
 
     registration_id = fields.Many2one(
         "event.registration", required=True, readonly=True, ondelete="restrict", index=True

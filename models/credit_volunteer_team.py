@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .utils import check_caller
+
 
 class CreditVolunteerTeam(models.Model):
     """A volunteer team (志愿服务队): e.g. a mediation team, or the door-knocking
@@ -8,9 +10,12 @@ class CreditVolunteerTeam(models.Model):
 
     _name = "credit.volunteer.team"
     _description = "Volunteer Team"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "community_id, name"
     _check_company_auto = True
+    # grid workers and the council (access rights); members given by id must be
+    # subjects the user may read. The services and points come from attendance.
+    _credit_user_fields = frozenset({"name", "community_id", "leader_id", "member_ids", "active"})
 
     name = fields.Char(required=True, tracking=True)
     community_id = fields.Many2one(
@@ -67,6 +72,7 @@ class CreditVolunteerTeam(models.Model):
 
     def action_view_service(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_volunteer_service_action"
         )

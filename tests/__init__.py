@@ -33,3 +33,4 @@ from . import test_rule_version
 from . import test_trust_surface
 from . import test_partner_merge
 from . import test_trust_regressions
+from . import test_trust_workflow

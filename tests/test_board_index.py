@@ -1,6 +1,8 @@
 from datetime import date, timedelta
 
+from odoo import api
 from odoo.exceptions import AccessError, UserError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
 
 from .common import DAY, CreditCase, age_notices
@@ -188,6 +190,40 @@ class TestBoardsAndIndex(CreditCase):
             self.env["credit.index.line"].with_user(self.user_resident).search([])
         action = march.with_user(self.user_finance).action_export_xlsx()
         self.assertTrue(action["url"].startswith("/web/content/"))
+
+    def test_index_figures_only_from_the_compute_button(self):
+        """Officials choose a period once; its figures, its computing time and
+        its lines come from action_compute only, whatever the context."""
+        forged = {"credit_posting": True, "credit_board_publishing": True}
+        Period = self.env["credit.index.period"].with_user(self.user_finance)
+        get_public_method(Period, "create")
+        with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+            api.call_kw(
+                Period,
+                "create",
+                [{"period": "month", "date_from": str(DAY), "computed_on": "2025-03-01"}],
+                {"context": forged},
+            )
+        march = Period.browse(
+            api.call_kw(
+                Period,
+                "create",
+                [{"period": "month", "date_from": str(DAY), "city_id": self.city.id}],
+                {"context": dict(forged, default_computed_on="2025-03-01 00:00:00")},
+            )
+        )
+        self.assertFalse(march.computed_on)
+        march.action_compute()
+        computed_on = march.computed_on
+        line = march.line_ids.filtered(lambda ln: ln.community_id == self.community)
+        index = line.index
+        with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+            api.call_kw(Period, "write", [march.ids, {"computed_on": False}], {"context": forged})
+        Line = self.env["credit.index.line"].with_user(self.user_finance)
+        with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+            api.call_kw(Line, "write", [line.ids, {"index": index + 50}], {"context": forged})
+        self.env.invalidate_all()
+        self.assertEqual((march.computed_on, line.index), (computed_on, index))
 
     # --------------------------------------------------------------- passbook
     def test_passbook_as_the_resident(self):

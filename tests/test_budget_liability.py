@@ -3,8 +3,9 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 from psycopg2.errors import UniqueViolation
 
-from odoo import Command, fields
+from odoo import Command, api, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -87,6 +88,39 @@ class TestBudget(CreditCase):
             budget.with_user(self.user_grid).read(["points"])
         with self.assertRaises(AccessError):
             budget.with_user(self.user_resident).read(["points"])
+
+    def test_council_writes_budgets_not_their_figures(self):
+        """Over RPC, with the context keys the posting path once trusted, the
+        council sets a budget's place, period and points, never its end, its
+        community or its approved overruns."""
+        budget = self.budget(self.estate_a, 10)
+        Budgets = self.Budget.with_user(self.user_manager)
+        get_public_method(Budgets, "write")
+        forged = {"credit_budget_approved": True, "credit_budget_reason": "forged"}
+        for vals in (
+            {"date_to": date(2030, 12, 31)},
+            {"community_id": self.community_nd.id},
+            {"overrun_ids": [Command.create({"user_id": self.user_manager.id})]},
+        ):
+            with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+                api.call_kw(Budgets, "write", [budget.ids, vals], {"context": forged})
+        budget.invalidate_recordset()
+        self.assertEqual(
+            (budget.date_to, budget.community_id, budget.overrun_ids),
+            (date(2025, 3, 31), self.community, self.env["credit.budget.overrun"]),
+        )
+        api.call_kw(Budgets, "write", [budget.ids, {"points": 12}], {"context": forged})
+        self.assertEqual(budget.points, 12)
+        # an approval is recorded by the posting path only, whatever the context
+        Overruns = self.env["credit.budget.overrun"].with_user(self.user_admin)
+        with self.assertRaisesRegex(AccessError, "not allowed to create"):
+            api.call_kw(
+                Overruns,
+                "create",
+                [{"budget_id": budget.id, "user_id": self.user_admin.id, "points_over": 0}],
+                {"context": forged},
+            )
+        self.assertFalse(budget.overrun_ids)
 
     def test_within_budget_passes(self):
         budget = self.budget(self.community, 10)

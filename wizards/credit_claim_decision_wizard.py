@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..models.utils import check_caller
+
 
 class CreditClaimDecisionWizard(models.TransientModel):
     _name = "credit.claim.decision.wizard"
@@ -14,7 +16,11 @@ class CreditClaimDecisionWizard(models.TransientModel):
     reason = fields.Text(required=True, help="The submitter and the subjects will read it.")
 
     def action_confirm(self):
+        """Reviewers reject or send back the claims; each claim's action checks
+        again that the user decides it at its stage."""
         self.ensure_one()
+        check_caller(self, "community_credit.group_credit_reviewer")
+        check_caller(self.claim_ids)
         if self.decision == "reject":
             self.claim_ids.action_reject(self.reason)
         else:

@@ -1,5 +1,9 @@
 from odoo import fields, models
 
+from ..models.utils import check_caller
+
+MANAGER = "community_credit.group_credit_manager"
+
 
 class CreditReverseWizard(models.TransientModel):
     _name = "credit.reverse.wizard"
@@ -10,8 +14,12 @@ class CreditReverseWizard(models.TransientModel):
     date = fields.Date(required=True, default=fields.Date.context_today)
 
     def action_reverse(self):
+        """Council: reverse the chosen lines through the posting path (lines
+        given by id must be ones the user may read)."""
         self.ensure_one()
         self.line_ids._check_manager()
+        check_caller(self, MANAGER)
+        check_caller(self.line_ids)
         reversals = self.line_ids._reverse(self.reason, self.date)
         return {
             "type": "ir.actions.act_window",
