@@ -3,7 +3,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from .utils import mask_name
+from .utils import check_caller, mask_name
 
 
 def place_paths(places):
@@ -345,6 +345,7 @@ class CreditPlace(models.Model):
 
     def action_view_subjects(self):
         self.ensure_one()
+        check_caller(self)
         action = self.env["ir.actions.act_window"]._for_xml_id("contacts.action_contacts")
         action.update(
             domain=[("credit_place_id", "child_of", self.id)],
@@ -354,6 +355,9 @@ class CreditPlace(models.Model):
 
     def action_view_budgets(self):
         self.ensure_one()
+        check_caller(
+            self, "community_credit.group_credit_manager", "community_credit.group_credit_finance"
+        )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "community_credit.credit_budget_action"
         )

@@ -7,7 +7,12 @@ from .utils import check_caller
 class CreditReviewGroup(models.Model):
     _name = "credit.review.group"
     _description = "Claim Review Group"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.workflow.mixin", "mail.thread"]
+    # the council sets its review groups up; members and places must be readable
+    _credit_user_fields = frozenset(
+        {"name", "community_id", "place_ids", "user_ids", "leader_id", "active"}
+    )
+    _credit_create_fields = frozenset({"company_id"})
     _order = "community_id, name"
     _check_company_auto = True
 
