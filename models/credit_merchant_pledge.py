@@ -76,7 +76,7 @@ class CreditMerchantPledge(models.Model):
                         "A confirmed settlement of %(merchant)s counted the pledge of "
                         "%(month)s: it can no longer change.",
                         merchant=pledge.merchant_id.name,
-                        month=f"{pledge.month:%Y-%m}",
+                        month=pledge.month.strftime("%Y-%m"),
                     )
                 )
 
