@@ -1,6 +1,8 @@
 from odoo import Command, api, models
 from odoo.exceptions import AccessError
 
+from .utils import check_readable
+
 # Fields that Odoo's own mail and activity machinery writes on a record while a
 # user works with it (followers, messages, activities); never workflow state.
 MAIL_FIELDS = frozenset(
@@ -93,7 +95,7 @@ class CreditWorkflowMixin(models.AbstractModel):
                         ids.update(command[2])
             ids = {i for i in ids if isinstance(i, int)}
             if ids:
-                self.env[field.comodel_name].browse(ids).exists().check_access("read")
+                check_readable(self.env[field.comodel_name].browse(ids).exists())
 
     @api.model
     def _credit_checked_vals(self, vals, creating=False):

@@ -86,3 +86,12 @@ def check_caller(records, *groups):
         raise AccessError(
             records.env._("You are not allowed to do this: it is reserved for credit staff.")
         )
+
+
+def check_readable(records):
+    """The current user may read `records`. Files are checked one by one, as
+    Odoo checks them when they are opened: an attachment's model access says
+    nothing of the record it belongs to (ir.attachment.check)."""
+    records.check_access("read")
+    if records._name == "ir.attachment" and records:
+        records.check("read")

@@ -44,7 +44,12 @@ class TestGrantWizard(CreditCase):
         self.assertEqual(self.balance(self.res_a1), 0)
 
     def test_manager_grants_many_with_evidence(self):
-        photo = self.env["ir.attachment"].create({"name": "proof.jpg", "raw": b"jpeg"})
+        # uploaded by the manager in the wizard, as the form does
+        photo = (
+            self.env["ir.attachment"]
+            .with_user(self.user_manager)
+            .create({"name": "proof.jpg", "raw": b"jpeg"})
+        )
         everyone = self.res_a1 | self.res_a2 | self.res_b1
         wizard = (
             self.env["credit.grant.wizard"]

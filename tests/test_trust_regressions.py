@@ -15,6 +15,8 @@ from odoo.tests import tagged
 from .common import DAY
 from .common_claim import TODAY, ClaimCase
 
+# a file of a record the user may not read: refused for the record or for the file
+UNREADABLE_FILE = "Credit Ledger Line|not allowed to access this document"
 # the context keys the addon once took as authority
 FORGED = {
     "credit_claim_workflow": True,
@@ -186,3 +188,54 @@ class TestTrustRegressions(ClaimCase):
             with self.assertRaisesRegex(AccessError, "cannot grant points to yourself"):
                 self.post(user.partner_id, self.rule_clean, f"self-{user.id}", user=user)
             self.assertEqual(self.ledger_total(user.partner_id), (0, 0))
+
+    def test_staff_cannot_link_a_file_of_a_record_outside_their_places(self):
+        # evidence of a ledger line of 赵六, who lives outside the grid worker's estate
+        line = self.post(self.res_nd, self.rule_clean, "nd-evidence")
+        secret = self.env["ir.attachment"].create(
+            {
+                "name": "nd.pdf",
+                "datas": base64.b64encode(b"%PDF-1.4 nd"),
+                "res_model": "credit.ledger.line",
+                "res_id": line.id,
+            }
+        )
+        # the model's access rights let internal users read attachments: not this one
+        self.assertTrue(self.env["ir.attachment"].with_user(self.user_grid).has_access("read"))
+        claim = self.claim(self.user_grid, self.res_a1, self.rule_clean)
+        with self.assertRaisesRegex(AccessError, UNREADABLE_FILE):
+            rpc(
+                self.user_grid,
+                "credit.claim",
+                "write",
+                [claim.ids, {"attachment_ids": [Command.link(secret.id)]}],
+            )
+        with self.assertRaisesRegex(AccessError, UNREADABLE_FILE):
+            rpc(
+                self.user_grid,
+                "credit.claim",
+                "create",
+                [
+                    {
+                        "rule_id": self.rule_clean.id,
+                        "date": str(DAY),
+                        "partner_ids": [Command.set(self.res_a1.ids)],
+                        "attachment_ids": [Command.set(secret.ids)],
+                    }
+                ],
+            )
+        wizard = (
+            self.env["credit.grant.wizard"]
+            .with_user(self.user_grid)
+            .create(
+                {
+                    "rule_id": self.rule_clean.id,
+                    "partner_ids": [Command.set(self.res_a1.ids)],
+                    "description": "Cleaned",
+                    "attachment_ids": [Command.set(secret.ids)],
+                }
+            )
+        )
+        with self.assertRaisesRegex(AccessError, UNREADABLE_FILE):
+            rpc(self.user_grid, "credit.grant.wizard", "action_grant", [wizard.ids])
+        self.assertEqual(self.ledger_total(self.res_a1), (0, 0))

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..models.utils import check_readable
+
 
 class CreditGrantWizard(models.TransientModel):
     _name = "credit.grant.wizard"
@@ -51,7 +53,7 @@ class CreditGrantWizard(models.TransientModel):
         if not (self.description or "").strip():
             raise UserError(self.env._("Say why the points are granted."))
         # evidence given by id must be files the granter may open
-        self.sudo().attachment_ids.with_env(self.env).check_access("read")
+        check_readable(self.sudo().attachment_ids.with_env(self.env))
         approval = False
         if self.budget_approved:
             if not self.env.user.has_group("community_credit.group_credit_manager"):
