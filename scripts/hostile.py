@@ -1189,9 +1189,10 @@ class Run:
             if pid and pid not in current:
                 return pid
         if comodel == "res.users":
-            for uid in (self.admin.uid, user.uid):
-                if uid not in current:
-                    return uid
+            # never the user's own id: the server rightly records who did it
+            if self.admin.uid not in current and self.admin.uid != user.uid:
+                return self.admin.uid
+            current |= {user.uid}
         try:
             ids = self.admin.search(
                 comodel, [("id", "not in", sorted(current))], limit=50, order="id desc"
@@ -1526,6 +1527,8 @@ class Run:
             outcome = self.remove(model, rid)
             if landed:
                 return [f"{model} #{rid} created with {', '.join(landed)} ({outcome})"], "created"
+            # a creation the user may make, judged here: the sweep leaves it alone
+            self.own_records.add((model, rid))
             return [], f"created without the forged values ({outcome})"
 
         self.attempt("create", user, what, call, judge, own_of=lambda r: {(model, new_id(r))})
