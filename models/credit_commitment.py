@@ -73,8 +73,14 @@ class CreditCommitment(models.Model):
     )
     role_id = fields.Many2one(related="template_id.role_id", string="Kind of Subject")
     community_id = fields.Many2one("credit.place", readonly=True, index=True)
+    # readonly: the subject's community's (_normalise); the web client sends every
+    # editable field of a new record, and write() refuses this one
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True
+        "res.company",
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.company,
+        index=True,
     )
     date_from = fields.Date(
         string="Period Start",
@@ -83,7 +89,9 @@ class CreditCommitment(models.Model):
         help="Any day of the period: the commitment runs from the period's first day.",
     )
     date_to = fields.Date(string="Period End", readonly=True, index=True)
-    state = fields.Selection(STATES, default="draft", required=True, tracking=True, index=True)
+    state = fields.Selection(
+        STATES, default="draft", required=True, readonly=True, tracking=True, index=True
+    )
     signer_name = fields.Char(
         help="Who signed: the subject, or the person who signed for an organisation."
     )
@@ -199,6 +207,10 @@ class CreditCommitment(models.Model):
                     )
                 )
             self._check_offered()
+            if "partner_id" in vals and not self.env.su:
+                # record rules are checked before a write only: the subject given
+                # must be one of the user's too (staff: of their places)
+                self.check_access("write")
             return True
         protected = {"signer_name", "sign_origin"} & set(vals)
         if protected and any(c.state != "draft" for c in self):

@@ -5,7 +5,7 @@ from freezegun import freeze_time
 from odoo import Command, api
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import get_public_method
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import DAY, GRID, CreditCase
@@ -16,6 +16,7 @@ ORGANISER = "base.group_user,event.group_event_registration_desk"
 # context keys the addon once took as authority: they open nothing
 FORGED = {"credit_claim_workflow": True, "credit_posting": True, "credit_budget_approved": True}
 WORKFLOW_ONLY = "change only through the workflow"
+TOP_SECRET = "top-secret records"
 
 
 def rpc(user, records, method, *args):
@@ -588,6 +589,35 @@ class TestCommitment(CreditCase):
         with self.assertRaisesRegex(UserError, "in person or on paper"):
             rpc(self.user_grid, drafted, "action_sign")
         self.assertEqual(drafted.state, "draft")
+
+    def test_grid_worker_prepares_a_commitment_in_the_form(self):
+        """The web client sends every editable field of a new record: the state
+        and the company are the workflow's (readonly), so staff still prepare a
+        commitment in the form, then sign it with the button."""
+        form = Form(self.Commitment.with_user(self.user_grid))
+        form.template_id = self.template
+        form.partner_id = self.res_a1
+        form.sign_origin = "paper"
+        commitment = form.save()
+        self.assertEqual((commitment.state, commitment.sign_origin), ("draft", "paper"))
+        commitment.with_user(self.user_grid).action_sign()
+        self.assertEqual(commitment.state, "signed")
+        self.assertEqual(commitment.signed_by_id, self.user_grid)
+
+    def test_grid_worker_keeps_a_draft_in_their_places(self):
+        """Record rules are checked before a write only: a grid worker who gives
+        a draft commitment a subject outside their places is refused, and the
+        commitment keeps its subject."""
+        draft = self.Commitment.with_user(self.user_grid).create(
+            {"template_id": self.template.id, "partner_id": self.res_a1.id}
+        )
+        with self.assertRaisesRegex(AccessError, TOP_SECRET), self.env.cr.savepoint():
+            rpc(self.user_grid, draft, "write", {"partner_id": self.res_b1.id})
+        draft.invalidate_recordset()
+        self.assertEqual(draft.partner_id, self.res_a1)
+        # within their places it may change, until it is signed
+        rpc(self.user_grid, draft, "write", {"partner_id": self.res_a2.id})
+        self.assertEqual(draft.partner_id, self.res_a2)
 
     def test_template_rules_only_from_their_granters(self):
         """The year-end evaluation posts under the template's rules without
