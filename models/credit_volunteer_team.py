@@ -1,7 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from .utils import check_caller
+
+MANAGER = "community_credit.group_credit_manager"
 
 
 class CreditVolunteerTeam(models.Model):
@@ -13,8 +15,9 @@ class CreditVolunteerTeam(models.Model):
     _inherit = ["credit.workflow.mixin", "mail.thread"]
     _order = "community_id, name"
     _check_company_auto = True
-    # grid workers and the council (access rights); members given by id must be
-    # subjects the user may read. The services and points come from attendance.
+    # grid workers of the team's community (access rights and _check_community)
+    # and the council; members given by id must be subjects the user may read.
+    # The services and points come from attendance.
     _credit_user_fields = frozenset({"name", "community_id", "leader_id", "member_ids", "active"})
 
     name = fields.Char(required=True, tracking=True)
@@ -68,6 +71,38 @@ class CreditVolunteerTeam(models.Model):
             if team.leader_id and team.leader_id not in team.member_ids:
                 raise ValidationError(
                     self.env._("The leader of %(team)s must be one of its members.", team=team.name)
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        teams = super().create(vals_list)
+        teams._check_community()
+        return teams
+
+    def write(self, vals):
+        self._check_community()  # the teams as they are (the record rules say company only)
+        result = super().write(vals)
+        if "community_id" in vals:
+            self._check_community()  # and where they go
+        return result
+
+    def _check_community(self):
+        """Grid workers keep the teams of the communities they look after (a
+        community of one of their places, or one within them); the council
+        keeps every team."""
+        user = self.env.user
+        if self.env.su or user.has_group(MANAGER):
+            return
+        places = user.sudo().credit_place_ids
+        for team in self.sudo():
+            community = team.community_id
+            if not (community._is_within(places) or community in places.community_id):
+                raise AccessError(
+                    self.env._(
+                        "You can keep the volunteer teams of the communities you look "
+                        "after only, not of %(community)s.",
+                        community=community.display_name,
+                    )
                 )
 
     def action_view_service(self):

@@ -145,6 +145,50 @@ class TestTrustWorkflowModels(ClaimCase):
             )
         self.assertFalse(event.credit_team_id)
 
+    def test_volunteer_teams_stay_with_their_community_s_grid_workers(self):
+        """Record rules keep teams to a company only: a grid worker of this
+        community may not take over, rename or fill another community's team,
+        nor move their own team there; the council keeps every team."""
+        other = self.env["credit.volunteer.team"].create(
+            {"name": "Mediation team", "community_id": self.community_nd.id}
+        )
+        own = (
+            self.env["credit.volunteer.team"]
+            .with_user(self.user_grid)
+            .create({"name": "Door-knocking team", "community_id": self.community.id})
+        )
+        for vals in (
+            {"name": "Ours now"},
+            {"member_ids": [Command.link(self.res_a1.id)]},
+            {"active": False},
+        ):
+            with self.assertRaisesRegex(AccessError, "communities you look after"):
+                rpc(self.user_grid, "credit.volunteer.team", "write", [other.ids, vals])
+        with self.assertRaisesRegex(AccessError, "communities you look after"):
+            rpc(
+                self.user_grid,
+                "credit.volunteer.team",
+                "create",
+                [{"name": "Elsewhere", "community_id": self.community_nd.id}],
+            )
+        with (
+            self.assertRaisesRegex(AccessError, "communities you look after"),
+            self.env.cr.savepoint(),
+        ):
+            rpc(
+                self.user_grid,
+                "credit.volunteer.team",
+                "write",
+                [own.ids, {"community_id": self.community_nd.id}],
+            )
+        (other | own).invalidate_recordset()
+        self.assertEqual(
+            (other.name, other.member_ids, other.active, own.community_id),
+            ("Mediation team", self.res_a1.browse(), True, self.community),
+        )
+        rpc(self.user_manager, "credit.volunteer.team", "write", [other.ids, {"name": "调解队"}])
+        self.assertEqual(other.name, "调解队")
+
     # ------------------------------------------------------ review batches
     def test_review_batch_claims_only_by_the_buttons(self):
         claim = self.submitted(self.user_grid, self.res_a1, self.rule_clean)
