@@ -11,6 +11,8 @@ OBLIGATION_KINDS = [
 ]
 # kinds measured against a target (at least N)
 COUNTED_KINDS = {"services", "hours", "points", "rule_lines"}
+# what decides whether an obligation is met (the weight only weighs the score)
+MEASURE_FIELDS = {"template_id", "kind", "target", "rule_ids"}
 
 
 class CreditCommitmentObligation(models.Model):
@@ -101,15 +103,21 @@ class CreditCommitmentObligation(models.Model):
     def create(self, vals_list):
         obligations = super().create(vals_list)
         obligations._check_template_unsigned()
+        # the obligations decide who earns the template's rules
+        obligations.template_id._check_obligations_setter()
         return obligations
 
     def write(self, vals):
         self._check_template_unsigned()
+        templates = self.template_id
         result = super().write(vals)
         if "template_id" in vals:
             self._check_template_unsigned()  # nor moved into a signed one
+        if MEASURE_FIELDS & set(vals):
+            (templates | self.template_id)._check_obligations_setter()
         return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_unsigned(self):
         self._check_template_unsigned()
+        self.template_id._check_obligations_setter()

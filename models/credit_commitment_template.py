@@ -22,6 +22,10 @@ FREE_AFTER_SIGNING = {
 }
 # the rules the year-end evaluation posts under, for whoever set them
 RULE_FIELDS = ("bonus_rule_id", "deduction_rule_id")
+# what decides who earns those rules, and how often: whoever sets any of it (and
+# the obligations, credit.commitment.obligation) becomes the granter of the
+# evaluation's points, and must be allowed to grant them
+GRANT_TERMS = {"role_id", "community_id", "company_id", "period", *RULE_FIELDS}
 
 
 class CreditCommitmentTemplate(models.Model):
@@ -198,29 +202,57 @@ class CreditCommitmentTemplate(models.Model):
 
     def _check_rule_granters(self, vals):
         """The evaluation posts the bonus and the deduction without checking
-        anybody's rights: whoever sets those rules must be allowed to grant
-        them, and is recorded as their granter (rules_set_by_id). Adds the
-        setter to `vals` when a rule is given."""
-        if not set(RULE_FIELDS) & set(vals) or "rules_set_by_id" in vals:
+        anybody's rights: whoever sets those rules, or the terms that decide who
+        earns them (GRANT_TERMS), must be allowed to grant them, and is recorded
+        as their granter (rules_set_by_id). Adds the setter to `vals`."""
+        if not GRANT_TERMS & set(vals) or "rules_set_by_id" in vals:
             return
         # both rules as they will be: the setter becomes the granter of both
         rule_ids = {vals[f] for f in RULE_FIELDS if isinstance(vals.get(f), int) and vals[f]}
         for template in self.sudo():
             rule_ids |= {template[f].id for f in RULE_FIELDS if f not in vals and template[f]}
         rules = self.env["credit.rule"].browse(rule_ids)
-        if not self.env.su:
-            user = self.env.user
-            for rule in rules.sudo():
-                if rule.granter_group_ids and not (rule.granter_group_ids & user.groups_id):
+        self._check_granter_of(rules, putting=bool(set(RULE_FIELDS) & set(vals)))
+        vals["rules_set_by_id"] = self.env.uid
+
+    def _check_granter_of(self, rules, putting=False):
+        """The current user may grant every rule of `rules` (no-op under sudo)."""
+        if self.env.su:
+            return
+        user = self.env.user
+        for rule in rules.sudo():
+            if rule.granter_group_ids and not (rule.granter_group_ids & user.groups_id):
+                groups = ", ".join(rule.granter_group_ids.mapped("name"))
+                if putting:
                     raise AccessError(
                         self.env._(
                             "You may not put rule %(rule)s on a commitment: it is reserved "
                             "for %(groups)s, who grant it.",
                             rule=rule.display_name,
-                            groups=", ".join(rule.granter_group_ids.mapped("name")),
+                            groups=groups,
                         )
                     )
-        vals["rules_set_by_id"] = self.env.uid
+                raise AccessError(
+                    self.env._(
+                        "You may not change who earns rule %(rule)s by a commitment (its "
+                        "obligations, period or subjects): the rule is reserved for "
+                        "%(groups)s, who grant it.",
+                        rule=rule.display_name,
+                        groups=groups,
+                    )
+                )
+
+    def _check_obligations_setter(self):
+        """The obligations of these templates changed: whoever changed them must
+        be allowed to grant the templates' rules, and becomes their granter."""
+        if self.env.su:
+            return
+        templates = self.sudo().exists()
+        self._check_granter_of(templates.bonus_rule_id | templates.deduction_rule_id)
+        # sudo: who set the terms is recorded, never given (the caller was checked)
+        templates.filtered(lambda t: t.rules_set_by_id != self.env.user).write(
+            {"rules_set_by_id": self.env.uid}
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_unsigned(self):

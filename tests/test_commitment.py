@@ -665,6 +665,76 @@ class TestCommitment(CreditCase):
         self.assertEqual(commitment.ledger_line_id.granted_by_id, self.user_admin)
 
 
+    def test_who_earns_a_reserved_rule_is_set_by_its_granters(self):
+        """The obligations, period and subjects of a template decide who earns
+        its rules: a council member may not make a reserved bonus easy to earn
+        (nor offer it more often, or to more people), over RPC or through the
+        template's form; they may still reorder and reword."""
+        admin_group = self.env.ref("community_credit.group_credit_admin")
+        reserved = self.env["credit.rule"].create(
+            {
+                "code": "TC8",
+                "name": "Neighbour of the year",
+                "category_id": self.category.id,
+                "points": 20,
+                "granter_group_ids": [Command.set(admin_group.ids)],
+            }
+        )
+        template = self.template.copy({"name": "Neighbour of the year"})
+        rpc(self.user_admin, template, "write", {"bonus_rule_id": reserved.id})
+        self.assertEqual(template.rules_set_by_id, self.user_admin)
+        points, no_fighting = template.obligation_ids
+        Obligation = self.env["credit.commitment.obligation"].with_user(self.user_manager)
+        earns = "You may not change who earns rule"
+        with self.assertRaisesRegex(AccessError, earns), self.env.cr.savepoint():
+            rpc(self.user_manager, points, "write", {"target": 0.1})
+        with self.assertRaisesRegex(AccessError, earns), self.env.cr.savepoint():
+            rpc(self.user_manager, no_fighting, "unlink")
+        with self.assertRaisesRegex(AccessError, earns), self.env.cr.savepoint():
+            api.call_kw(
+                Obligation,
+                "create",
+                [{"template_id": template.id, "name": "Smile", "kind": "manual"}],
+                {"context": FORGED},
+            )
+        with self.assertRaisesRegex(AccessError, earns), self.env.cr.savepoint():
+            rpc(
+                self.user_manager,
+                template,
+                "write",
+                {"obligation_ids": [Command.update(points.id, {"kind": "manual"})]},
+            )
+        with self.assertRaisesRegex(AccessError, earns), self.env.cr.savepoint():
+            rpc(self.user_manager, template, "write", {"period": "month"})
+        template.invalidate_recordset()
+        template.obligation_ids.invalidate_recordset()
+        self.assertEqual(template.period, "year")
+        self.assertEqual(template.obligation_ids, points | no_fighting)
+        self.assertEqual((points.kind, points.target), ("points", 5))
+        self.assertEqual(template.rules_set_by_id, self.user_admin)
+        # the wording and the order are not terms
+        rpc(
+            self.user_manager,
+            template,
+            "write",
+            {
+                "name": "Neighbour of the year 2025",
+                "obligation_ids": [
+                    Command.update(points.id, {"sequence": 20, "name": "Earn 5 points"})
+                ],
+            },
+        )
+        self.assertEqual(points.name, "Earn 5 points")
+        self.assertEqual(template.rules_set_by_id, self.user_admin)
+        # the administrator may change the terms: they grant the points
+        rpc(self.user_admin, points, "write", {"target": 6})
+        self.assertEqual(points.target, 6)
+        self.assertEqual(template.rules_set_by_id, self.user_admin)
+        # and a rule anybody of the council grants leaves the council free
+        rpc(self.user_admin, template, "write", {"bonus_rule_id": self.rule_bonus.id})
+        rpc(self.user_manager, points, "write", {"target": 4})
+        self.assertEqual(template.rules_set_by_id, self.user_manager)
+
 @tagged("post_install", "-at_install")
 class TestCommitmentGridWorker(CreditCase):
     """A grid worker of another community sees nothing of this one's commitments."""
