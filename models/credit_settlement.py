@@ -136,6 +136,18 @@ class CreditSettlement(models.Model):
                 raise UserError(self.env._("A reconciled settlement can no longer change."))
         return super().write(vals)
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_drafts_only(self):
+        # a confirmed settlement is the record of what was counted (and its
+        # pledges stay as counted): deleting it would undo both
+        if any(settlement.state != "draft" for settlement in self):
+            raise UserError(
+                self.env._(
+                    "A confirmed settlement stays on record: only a draft settlement can "
+                    "be deleted."
+                )
+            )
+
     def _check_finance(self):
         check_caller(self)
         if not self.env.user.has_group(FINANCE):

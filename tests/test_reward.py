@@ -420,3 +420,7 @@ class TestRewards(CreditCase):
         with self.assertRaisesRegex(UserError, "can no longer change"):
             rpc(self.user_finance, "credit.settlement.line", "write", [line.ids, {"note": "x"}])
         self.assertEqual(line.note, "Collects later")
+        # nor deleted, which would free the pledge it counted
+        with self.assertRaisesRegex(UserError, "only a draft settlement can be deleted"):
+            rpc(self.user_finance, "credit.settlement", "unlink", [settlement.ids])
+        self.assertEqual((settlement.exists().state, line.exists()), ("reconciled", line))
