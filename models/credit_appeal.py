@@ -85,6 +85,7 @@ class CreditAppeal(models.Model):
         related="notice_id.company_id", store=True, index=True, string="Company"
     )
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         # one open appeal per notice, also when two arrive at the same instant
         self.env.cr.execute(

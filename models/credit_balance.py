@@ -45,6 +45,7 @@ class CreditBalance(models.Model):
         ),
     ]
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         self.env.cr.execute(
             SQL(

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .credit_claim import ACTIVE_STATES
@@ -22,6 +22,7 @@ class CreditClaimLine(models.Model):
     points = fields.Integer(related="ledger_line_id.points", string="Points Posted")
     company_id = fields.Many2one(related="claim_id.company_id", store=True)
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         # the same subject cannot be claimed twice for one rule on one day, even by
         # two people submitting at the same instant

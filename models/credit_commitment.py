@@ -123,6 +123,7 @@ class CreditCommitment(models.Model):
     reminded_on = fields.Date(readonly=True, copy=False)
     cancel_reason = fields.Text(readonly=True)
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         # one commitment per subject, template and period (cancelled and unsigned
         # ones do not count)

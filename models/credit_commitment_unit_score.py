@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 
@@ -37,6 +37,7 @@ class CreditCommitmentUnitScore(models.Model):
         string="Bonus / Deduction", readonly=True, help="Points posted to the unit itself."
     )
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(

@@ -164,6 +164,7 @@ class CreditLedgerLine(models.Model):
         ("points_not_zero", "CHECK(points <> 0)", "A ledger line must move points."),
     ]
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         # Few indexes on purpose: every one costs each posted line. Subject
         # lookups use this composite (its leading column is partner_id).

@@ -54,6 +54,7 @@ class CreditLiability(models.Model):
     gap = fields.Monetary(readonly=True, help="Liability value − cover: above zero, not covered.")
     covered = fields.Boolean(readonly=True)
 
+    @api.private  # Odoo calls it at install and upgrade; nobody over RPC
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(

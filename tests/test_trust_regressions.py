@@ -239,3 +239,17 @@ class TestTrustRegressions(ClaimCase):
         with self.assertRaisesRegex(AccessError, UNREADABLE_FILE):
             rpc(self.user_grid, "credit.grant.wizard", "action_grant", [wizard.ids])
         self.assertEqual(self.ledger_total(self.res_a1), (0, 0))
+
+    def test_nobody_runs_the_addon_s_database_set_up_over_rpc(self):
+        models_with_init = [
+            "credit.ledger.line",
+            "credit.balance",
+            "credit.claim.line",
+            "credit.appeal",
+            "credit.liability",
+            "credit.commitment.unit.score",
+            "credit.commitment",
+        ]
+        for model in models_with_init:
+            with self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                rpc(self.user_manager, model, "init", [])
