@@ -46,10 +46,12 @@ class CreditBoard(models.Model):
         help="Any day of the period: the board covers the whole month, quarter or year.",
     )
     date_to = fields.Date(string="Period End", readonly=True)
+    # no check_company: the board's company is its place's (company_id below), so a
+    # new board has none yet and the company domain would offer no place at all;
+    # the places offered are those of the user's companies (record rules)
     place_id = fields.Many2one(
         "credit.place",
         required=True,
-        check_company=True,
         index=True,
         help="The community, estate, grid or building whose subjects the board lists.",
     )

@@ -39,11 +39,13 @@ class CreditBudget(models.Model):
     # approved overruns follow from the ledger
     _credit_user_fields = frozenset({"place_id", "period", "date_from", "points", "note"})
 
+    # no check_company: the budget's company is its place's (company_id below), so a
+    # new budget has none yet and the company domain would offer no place at all;
+    # the places offered are those of the user's companies (record rules)
     place_id = fields.Many2one(
         "credit.place",
         required=True,
         index=True,
-        check_company=True,
         tracking=True,
         domain=[("place_type", "in", BUDGET_PLACE_TYPES)],
         help="A community, or a grid or estate within it: grants to subjects living "

@@ -2,6 +2,7 @@ from datetime import date
 
 from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
+from odoo.tools.safe_eval import safe_eval
 
 DISABLED_MAIL_CONTEXT = {
     "tracking_disable": True,
@@ -32,6 +33,26 @@ def age_notices(env, notices, days):
         [days, days, notices.ids],
     )
     env.invalidate_all()
+
+
+def offered(form, field_name):
+    """The records the web client offers in the drop-down of `field_name` on `form`
+    (odoo.tests.Form applies no domain): the view's domain of the field, or the
+    field's own, evaluated with the form's values and the user's companies as the
+    web client does, and searched as the form's user."""
+    env = form._record.env
+    field = form._models_info[form._record._name]["fields"][field_name]
+    node = form._view["tree"].xpath(f"//field[@name='{field_name}']")[0]
+    domain = node.get("domain") or field.get("domain") or []
+    if isinstance(domain, str):
+        eval_context = {
+            **form._get_eval_context(),
+            "uid": env.uid,
+            "allowed_company_ids": env.companies.ids,
+            "current_company_id": env.company.id,
+        }
+        domain = safe_eval(domain, eval_context)
+    return env[field["relation"]].search(domain)
 
 
 class CreditCase(TransactionCase):

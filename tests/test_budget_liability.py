@@ -9,7 +9,7 @@ from odoo.service.model import get_public_method
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
-from .common import DAY, CreditCase
+from .common import DAY, CreditCase, offered
 from .common_claim import ClaimCase
 
 APPROVED = "Flood relief volunteers"
@@ -49,6 +49,12 @@ class TestBudget(CreditCase):
 
     def test_budget_form_and_places(self):
         with Form(self.Budget.with_user(self.user_manager)) as form:
+            # the drop-down of a new budget offers communities, grids and estates
+            places = offered(form, "place_id")
+            for place in (self.community, self.estate_a, self.estate_b, self.community_nd):
+                self.assertIn(place, places)
+            for place in (self.city, self.building_a1, self.building_nd):
+                self.assertNotIn(place, places)
             form.place_id = self.estate_b
             form.period = "quarter"
             form.date_from = date(2025, 5, 20)
@@ -58,6 +64,11 @@ class TestBudget(CreditCase):
         self.assertEqual(budget.community_id, self.community)
         self.assertEqual(self.community.with_user(self.user_manager).budget_count, 0)
         self.assertEqual(self.estate_b.with_user(self.user_finance).budget_count, 1)
+        with Form(self.Budget.with_user(self.user_admin)) as form:
+            self.assertIn(self.community, offered(form, "place_id"))
+            form.place_id = self.community
+            form.points = 100
+        self.assertEqual(form.record.company_id, self.env.company)
         with self.assertRaises(ValidationError):
             self.budget(self.building_a1, 10)
         with self.assertRaises(ValidationError):
