@@ -107,8 +107,14 @@ link_addon() {
     trap 'rm -rf "$ADDONS_LINK_DIR"' EXIT
 }
 
+# Odoo restarts itself by re-running its own command line (sys.argv): started as
+# `python -m odoo` that line is odoo/__main__.py, which cannot be run as a script,
+# and the restart dies with an import error. odoo-bin restarts cleanly; a
+# pip-installed odoo without it is started with -m.
 odoo_bin() {
-    TZ=UTC PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m odoo "$@"
+    local start=(-m odoo)
+    [ ! -f "$ODOO_SRC/odoo-bin" ] || start=("$ODOO_SRC/odoo-bin")
+    TZ=UTC PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" "${start[@]}" "$@"
 }
 
 drop_db() {
@@ -127,5 +133,31 @@ ensure_chromium() {
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
         die "The browser tests need Chromium: install it (Debian: apt-get install chromium), then run this again."
+    fi
+}
+
+# Odoo prints PDFs (passbook, commitment, certificate, exchange record) with
+# Debian's wkhtmltopdf; Chinese text needs a CJK font, or it prints as empty boxes.
+# Installed from Debian when missing.
+has_cjk_font() {
+    if command -v fc-list >/dev/null; then
+        [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
+    else
+        compgen -G "/usr/share/fonts/*/*/*CJK*" >/dev/null
+    fi
+}
+
+ensure_wkhtmltopdf() {
+    local missing=()
+    command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
+    has_cjk_font || missing+=(fonts-noto-cjk)
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        info "Installing ${missing[*]} for PDF reports (Debian packages)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    elif [ "${missing[0]}" = wkhtmltopdf ]; then
+        die "PDF reports need wkhtmltopdf: install it (Debian: apt-get install ${missing[*]}), then run this again."
+    else
+        info "No Chinese font: PDFs will show empty boxes for Chinese text (Debian: apt-get install fonts-noto-cjk)."
     fi
 }

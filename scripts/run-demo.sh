@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 find_odoo
 check_postgres
 prepare_venv
+ensure_wkhtmltopdf
 link_addon
 
 DB="${DEMO_DB:-community_credit_demo}"

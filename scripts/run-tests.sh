@@ -8,6 +8,7 @@ find_odoo
 check_postgres
 prepare_venv
 ensure_chromium
+ensure_wkhtmltopdf
 link_addon
 
 DB="${TEST_DB:-community_credit_test_$$}"
