@@ -59,6 +59,8 @@ class CreditWorkflowMixin(models.AbstractModel):
         if self.env.su:
             return
         refused = set(names) - self._credit_writable_fields(creating)
+        if refused and creating and isinstance(names, dict):
+            refused -= self._credit_defaults_given(names, refused)
         if not refused and isinstance(names, dict):
             self._credit_check_linked(names)
         if refused:
@@ -71,6 +73,27 @@ class CreditWorkflowMixin(models.AbstractModel):
                     model=self._description,
                 )
             )
+
+    @api.model
+    def _credit_defaults_given(self, vals, names):
+        """The guarded fields among `names` whose value in `vals` is their
+        default: a new record's form sends them (a state shown in the header),
+        and they set nothing the server would not set itself. Defaults are read
+        without the context's ``default_`` keys, which a caller may forge."""
+        context = {k: v for k, v in self.env.context.items() if not k.startswith("default_")}
+        # the context less every default_ key (companies, language... stay)
+        defaults = self.with_context(context).default_get(  # pylint: disable=context-overridden
+            [name for name in names if name in self._fields]
+        )
+        same = set()
+        for name in names:
+            field = self._fields.get(name)
+            if field is None or name not in defaults or field.type in ("one2many", "many2many"):
+                continue
+            given = field.convert_to_cache(vals[name], self, validate=False)
+            if given == field.convert_to_cache(defaults[name], self, validate=False):
+                same.add(name)
+        return same
 
     @api.model
     def _credit_check_linked(self, vals):

@@ -3,9 +3,9 @@ from datetime import date, timedelta
 from odoo import api
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import get_public_method
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
-from .common import DAY, CreditCase, age_notices
+from .common import DAY, CreditCase, age_notices, offered
 
 
 @tagged("post_install", "-at_install")
@@ -241,3 +241,25 @@ class TestBoardsAndIndex(CreditCase):
         self.assertIn("Points Passbook", html)
         self.assertIn("Fighting", html)
         self.assertIn("-10", html)
+
+
+@tagged("post_install", "-at_install")
+class TestBoardForm(CreditCase):
+    """The council creates a board from the menu (红黑榜与荣誉 ▸ 新建), as the web client does."""
+
+    def test_council_and_admin_create_a_board_in_the_form(self):
+        for user in (self.user_manager, self.user_admin):
+            with Form(self.env["credit.board"].with_user(user)) as form:
+                places = offered(form, "place_id")
+                self.assertIn(self.community, places)
+                self.assertIn(self.estate_a, places)
+                form.place_id = self.estate_a
+                form.date_from = DAY
+            board = form.record
+            self.assertEqual((board.state, board.place_id), ("draft", self.estate_a))
+            self.assertFalse(board.published_on)
+        # a state other than the default is still the workflow's
+        with self.assertRaisesRegex(AccessError, "change only through the workflow"):
+            self.env["credit.board"].with_user(self.user_manager).create(
+                {"place_id": self.estate_a.id, "date_from": DAY, "state": "published"}
+            )
