@@ -389,6 +389,15 @@ class CreditCommitment(models.Model):
         check_caller(self)
         return self.env.ref("community_credit.action_report_credit_commitment").report_action(self)
 
+    def _get_report_base_filename(self):
+        """The file name of the signed commitment downloaded on the portal."""
+        self.ensure_one()
+        return self.env._(
+            "Commitment - %(subject)s - %(date)s",
+            subject=self.partner_id.name or "",
+            date=self.date_from or "",
+        )
+
     # ------------------------------------------------------------ evaluation
     def action_evaluate(self):
         """Council: evaluate (or re-evaluate after a correction) these commitments

@@ -332,6 +332,12 @@ class ResPartner(models.Model):
             rows.append((line, running))
         return rows
 
+    def _get_report_base_filename(self):
+        """The file name of the passbook a resident downloads on the portal (the
+        portal's report download names its files after this)."""
+        self.ensure_one()
+        return self.env._("Points Passbook - %(name)s", name=self.name or "")
+
     @api.depends_context("uid")
     def _compute_credit_commitment_count(self):
         if not self.env["credit.commitment"].has_access("read"):

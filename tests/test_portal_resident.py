@@ -455,6 +455,12 @@ class TestPortalOtherResidentsIds(PortalCase):
             response = self.url_open(url)
             self.assertEqual(response.status_code, 200, url)
             self.assert_nothing_of_zhang(response, url)
+        # the passbook downloads as a file named after the resident (the portal's
+        # report download needs _get_report_base_filename: a bare 500 without it)
+        response = self.url_open("/my/credit/passbook")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("attachment;", response.headers.get("Content-Disposition", ""))
+        self.assertIn(".pdf", response.headers["Content-Disposition"])
 
         token = self.csrf("/my/credit/declare")
         posts = {
