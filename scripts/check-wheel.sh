@@ -30,7 +30,7 @@ site="$("$WORK/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths(
 deps="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 printf '%s\n%s\n' "$ODOO_SRC" "$deps" > "$site/odoo_beside.pth"
 "$WORK/venv/bin/python" -m pip install -q --no-deps "$WHEEL"
-where="$("$WORK/venv/bin/python" -c 'import odoo.addons.community_credit as m, os; print(os.path.dirname(m.__file__))')"
+where="$("$WORK/venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("odoo.addons.community_credit").submodule_search_locations[0])')"
 case "$where" in
     "$site"/*) info "odoo.addons.community_credit is $where" ;;
     *) die "the addon was imported from $where, not from the wheel" ;;
