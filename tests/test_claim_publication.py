@@ -216,7 +216,7 @@ class TestClaimReminders(ClaimCase):
         )
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "cc_slow")
 class TestReviewBatch(ClaimCase):
     def test_monthly_batch_certifies_1000_claims(self):
         role = self.env.ref("community_credit.role_resident")

@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 from .concurrency import TwoConnectionsCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "cc_slow")
 class TestConcurrentAttendance(TwoConnectionsCase):
     @classmethod
     def setUpClass(cls):

@@ -26,7 +26,7 @@ MERCHANTS = 12
 MAY = (date(2025, 5, 1), date(2025, 5, 31))  # the month settled
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "cc_slow")
 class TestKilledBatches(TwoConnectionsCase):
     @classmethod
     def setUpClass(cls):

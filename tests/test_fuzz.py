@@ -65,7 +65,7 @@ def csv_of(header, rows):
     return out.getvalue()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "cc_slow")
 class TestFuzzImport(CreditCase):
     """Odoo's import of rules (by the administrator) and of residents (by the
     council), fed generated CSV rows."""
