@@ -46,6 +46,26 @@ STAFF_GROUPS = (
 )
 
 
+class Posting:
+    """One call of the posting pipeline (credit.ledger.line._post): the lines'
+    values and what each step found, handed from step to step."""
+
+    def __init__(self, vals_list, *, check_rights, allow_negative, budget_approval):
+        self.vals_list = [dict(vals) for vals in vals_list]
+        self.check_rights = check_rights
+        self.allow_negative = allow_negative
+        self.budget_approval = budget_approval
+        self.keys = []  # idempotency keys, in the caller's order
+        self.partners = self.rules = None  # sudo recordsets of the subjects and rules
+        self.company_id = None
+        self.balances = {}  # {partner_id: balance} read under the lock
+        self.existing = {}  # {key: line id} already posted
+        self.new_vals = []  # the lines to insert
+        self.deltas = {}  # {partner_id: [points, earned, spent, count, last date]}
+        self.overruns = []
+        self.created = None  # the inserted lines
+
+
 def period_start(date, period):
     if period == "day":
         return date
@@ -337,7 +357,15 @@ class CreditLedgerLine(models.Model):
         return self._post(vals_list, check_rights=False)
 
     @api.model
-    def _post(self, vals_list, *, check_rights=True, allow_negative=True, budget_approval=False):
+    def _post(
+        self,
+        vals_list,
+        *,
+        check_rights=True,
+        allow_negative=True,
+        budget_approval=False,
+        on_locked=None,
+    ):
         """Post many ledger lines at once: the only way points enter the ledger.
 
         Each dict needs partner_id, idempotency_key and origin; rule_id and date
@@ -346,20 +374,56 @@ class CreditLedgerLine(models.Model):
         allow_negative=False a line may not take a balance below zero. With
         budget_approval (the reason, given by a council member whose right the
         caller checked) grants past a budget are posted and the overrun recorded.
+        on_locked(posting) runs once the subjects' balances are locked, before
+        anything is checked against them: a caller's own checks that must hold
+        under the lock (a redemption's monthly limit and stock) go there, and it
+        may complete the lines' values (their origin_ref).
 
         Lines whose idempotency key was already posted are not posted again:
         the existing line is returned in their place. The whole batch is posted
         or, on the first refused line, nothing is.
+
+        The steps below are the pipeline; each is a method another module may
+        extend (they all take and return the same ``Posting``).
         """
         if not vals_list:
             return self.browse()
+        posting = Posting(
+            vals_list,
+            check_rights=check_rights,
+            allow_negative=allow_negative,
+            budget_approval=budget_approval,
+        )
+        self._post_prepare(posting)  # defaults, subject's place, rule version
+        self._post_check_rights(posting)  # the rule applies; the caller may grant it
+        self._post_lock(posting)  # lock the subjects' balances
+        if on_locked:
+            on_locked(posting)
+        self._post_skip_posted(posting)  # idempotency: keys already posted
+        self._post_check_limits(posting)  # caps, budgets, balance floor
+        self._post_insert(posting)  # lines, balances, evidence
+        self._post_after(posting)  # overruns, notices, reversed lines
+        by_key = {line.idempotency_key: line.id for line in posting.created}
+        by_key.update(posting.existing)
+        return self.browse([by_key[key] for key in posting.keys])
+
+    @api.model
+    def _post_prepare(self, posting):
+        """Complete every line's values: date, points, category, rule version,
+        the subject's place, community, household and company."""
         today = fields.Date.context_today(self)
-        vals_list = [dict(vals) for vals in vals_list]
+        vals_list = posting.vals_list
+        posting.keys = [v.get("idempotency_key") for v in vals_list]
+        if not all(posting.keys):
+            raise UserError(self.env._("Every ledger line needs an idempotency key."))
+        if len(set(posting.keys)) != len(posting.keys):
+            raise UserError(self.env._("The same grant appears twice in one batch."))
+        # sudo: reading place and roles of subjects the caller may not open
         partners = (
             self.env["res.partner"]
             .browse({v.get("partner_id") for v in vals_list if v.get("partner_id")})
             .sudo()
-        )  # reading place and roles of subjects the caller may not open
+        )
         rules = (
             self.env["credit.rule"]
             .browse({v["rule_id"] for v in vals_list if v.get("rule_id")})
@@ -380,26 +444,25 @@ class CreditLedgerLine(models.Model):
         partners.credit_place_id.fetch(["parent_path"])
         partners.credit_community_id.fetch(["company_id", "allow_deduction"])
         versions = rules._current_versions()
-        keys = [v.get("idempotency_key") for v in vals_list]
-        if not all(keys):
-            raise UserError(self.env._("Every ledger line needs an idempotency key."))
-        if len(set(keys)) != len(keys):
-            raise UserError(self.env._("The same grant appears twice in one batch."))
-        user_places = place_paths(self.env.user.credit_place_ids) if check_rights else ()
-        is_manager = self.env.user.has_group("community_credit.group_credit_manager")
-        if check_rights and not any(self.env.user.has_group(g) for g in STAFF_GROUPS):
-            raise AccessError(self.env._("You are not allowed to grant credit points."))
-
         for vals in vals_list:
             partner = partners.browse(vals.get("partner_id"))
             if not partner:
                 raise UserError(self.env._("Choose the subject who receives the points."))
             rule = rules.browse(vals.get("rule_id")) if vals.get("rule_id") else rules.browse()
-            origin = vals.get("origin")
-            if origin not in dict(ORIGINS):
-                raise UserError(self.env._("Unknown origin of points: %(origin)s", origin=origin))
+            if vals.get("origin") not in dict(ORIGINS):
+                raise UserError(
+                    self.env._("Unknown origin of points: %(origin)s", origin=vals.get("origin"))
+                )
             vals.setdefault("date", today)
             vals["date"] = fields.Date.to_date(vals["date"])
+            if vals["date"] > today:
+                raise UserError(
+                    self.env._(
+                        "%(date)s is in the future: points can only be posted for "
+                        "today or earlier.",
+                        date=vals["date"],
+                    )
+                )
             if not vals.get("points"):
                 vals["points"] = rule.points
             if not vals["points"]:
@@ -423,18 +486,29 @@ class CreditLedgerLine(models.Model):
                 "company_id",
                 partner.credit_community_id.company_id.id or self.env.company.id,
             )
-            if vals["date"] > today:
-                raise UserError(
-                    self.env._(
-                        "%(date)s is in the future: points can only be posted for "
-                        "today or earlier.",
-                        date=vals["date"],
-                    )
-                )
-            if origin in RULE_ORIGINS:
+        company_ids = {v["company_id"] for v in vals_list}
+        if len(company_ids) > 1:
+            raise UserError(self.env._("Post the points of one company at a time."))
+        posting.company_id = company_ids.pop()
+        posting.partners, posting.rules = partners, rules
+        return posting
+
+    @api.model
+    def _post_check_rights(self, posting):
+        """Each rule applies to its subject (sign, validity, roles, policy) and,
+        with check_rights, the caller may grant it to that subject."""
+        check_rights = posting.check_rights
+        user_places = place_paths(self.env.user.credit_place_ids) if check_rights else ()
+        is_manager = self.env.user.has_group("community_credit.group_credit_manager")
+        if check_rights and not any(self.env.user.has_group(g) for g in STAFF_GROUPS):
+            raise AccessError(self.env._("You are not allowed to grant credit points."))
+        for vals in posting.vals_list:
+            partner = posting.partners.browse(vals["partner_id"])
+            rule = posting.rules.browse(vals["rule_id"] or [])
+            if vals["origin"] in RULE_ORIGINS:
                 self._check_rule_applies(vals, partner, rule)
             if check_rights:
-                if origin == "manual" and partner == self.env.user.partner_id:
+                if vals["origin"] == "manual" and partner == self.env.user.partner_id:
                     raise AccessError(
                         self.env._(
                             "You cannot grant points to yourself: ask another member of "
@@ -442,19 +516,34 @@ class CreditLedgerLine(models.Model):
                         )
                     )
                 self._check_granter(partner, rule, user_places, is_manager)
+        return posting
 
-        company_ids = {v["company_id"] for v in vals_list}
-        if len(company_ids) > 1:
-            raise UserError(self.env._("Post the points of one company at a time."))
-        company_id = company_ids.pop()
-        balances = self.env["credit.balance"].sudo()._lock_rows(partners.ids, company_id)
-
+    @api.model
+    def _post_lock(self, posting):
+        """Lock the subjects' balance rows (one order for everyone, no deadlock):
+        what follows is checked against committed data."""
+        posting.balances = (
+            self.env["credit.balance"].sudo()._lock_rows(posting.partners.ids, posting.company_id)
+        )
         self.flush_model()
-        existing = self._check_idempotency(vals_list)
-        new_vals = [v for v in vals_list if v["idempotency_key"] not in existing]
-        self._check_caps([v for v in new_vals if v["origin"] in RULE_ORIGINS], rules)
-        overruns = self._check_budgets(new_vals, budget_approval)
+        return posting
 
+    @api.model
+    def _post_skip_posted(self, posting):
+        """Keys already posted are returned, not posted again (and must be the
+        same grant)."""
+        posting.existing = self._check_idempotency(posting.vals_list)
+        posting.new_vals = [
+            v for v in posting.vals_list if v["idempotency_key"] not in posting.existing
+        ]
+        return posting
+
+    @api.model
+    def _post_check_limits(self, posting):
+        """Caps of the rules, budgets of the places, and the balance floor."""
+        new_vals = posting.new_vals
+        self._check_caps([v for v in new_vals if v["origin"] in RULE_ORIGINS], posting.rules)
+        posting.overruns = self._check_budgets(new_vals, posting.budget_approval)
         deltas = {}
         for vals in new_vals:
             delta = deltas.setdefault(vals["partner_id"], [0, 0, 0, 0, vals["date"]])
@@ -462,22 +551,37 @@ class CreditLedgerLine(models.Model):
             delta[1 if vals["points"] > 0 else 2] += abs(vals["points"])
             delta[3] += 1
             delta[4] = max(delta[4], vals["date"])
-        if not allow_negative:
+        posting.deltas = deltas
+        if not posting.allow_negative:
             for partner_id, delta in deltas.items():
-                if balances.get(partner_id, 0) + delta[0] < 0:
+                balance = posting.balances.get(partner_id, 0)
+                if balance + delta[0] < 0:
                     raise UserError(
                         self.env._(
                             "%(subject)s has %(balance)s points, not enough for this.",
-                            subject=partners.browse(partner_id).name,
-                            balance=balances.get(partner_id, 0),
+                            subject=posting.partners.browse(partner_id).name,
+                            balance=balance,
                         )
                     )
+        return posting
 
-        created = self._insert_lines(new_vals)
-        self.env["credit.balance"].sudo()._apply_deltas(company_id, deltas)
-        self._link_evidence(created, new_vals)
-        self.env["credit.budget"]._record_overruns(overruns, created, budget_approval)
-        # every deduction under a rule is told to its subject, in this transaction
+    @api.model
+    def _post_insert(self, posting):
+        """Insert the new lines, move the balances, attach loose evidence."""
+        posting.created = self._insert_lines(posting.new_vals)
+        self.env["credit.balance"].sudo()._apply_deltas(posting.company_id, posting.deltas)
+        self._link_evidence(posting.created, posting.new_vals)
+        return posting
+
+    @api.model
+    def _post_after(self, posting):
+        """What follows a posting in the same transaction: budget overruns are
+        recorded, every deduction under a rule is told to its subject, reversed
+        lines are marked."""
+        created, new_vals = posting.created, posting.new_vals
+        self.env["credit.budget"]._record_overruns(
+            posting.overruns, created, posting.budget_approval
+        )
         deductions = [
             line.id
             for line, vals in zip(created, new_vals, strict=True)
@@ -490,9 +594,7 @@ class CreditLedgerLine(models.Model):
         if reversed_lines:
             # sudo: the posting path is the only writer of a line's state
             reversed_lines.sudo().write({"state": "reversed"})
-        by_key = {line.idempotency_key: line.id for line in created}
-        by_key.update(existing)
-        return self.browse([by_key[key] for key in keys])
+        return posting
 
     @api.model
     def _check_idempotency(self, vals_list):

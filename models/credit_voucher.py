@@ -111,44 +111,30 @@ class CreditVoucher(models.Model):
                 )
             )
         company = stock.community_id.company_id
-        # lock what is checked: the resident's balance (limit, points), then the stock
-        self.env["credit.balance"].sudo()._lock_rows(partner.ids, company.id)
-        if product.credit_person_limit:
-            taken = self.sudo().search_count(
-                [
-                    ("partner_id", "=", partner.id),
-                    ("product_tmpl_id", "=", product.id),
-                    ("state", "in", ("issued", "honoured")),
-                    ("issue_date", ">=", today.replace(day=1)),
-                ]
+        code = self._new_code()
+        created = self.browse()
+
+        def take_under_lock(posting):
+            """Runs inside the posting pipeline once the resident's balance is
+            locked: the monthly limit and the stock are checked and taken there,
+            and the voucher the ledger line points to is created."""
+            nonlocal created
+            self._check_person_limit(partner, product, today)
+            self.env["credit.reward.stock"].flush_model()
+            self.env.cr.execute(
+                SQL("SELECT quantity FROM credit_reward_stock WHERE id = %s FOR UPDATE", stock.id)
             )
-            if taken >= product.credit_person_limit:
+            if self.env.cr.fetchone()[0] <= 0:
                 raise UserError(
                     self.env._(
-                        "%(subject)s has already redeemed %(count)s × %(reward)s this month, "
-                        "the most allowed.",
-                        subject=partner.name,
-                        count=taken,
+                        "%(reward)s is no longer available at %(point)s.",
                         reward=product.name,
+                        point=stock.collection_point,
                     )
                 )
-        self.env["credit.reward.stock"].flush_model()
-        self.env.cr.execute(
-            SQL("SELECT quantity FROM credit_reward_stock WHERE id = %s FOR UPDATE", stock.id)
-        )
-        if self.env.cr.fetchone()[0] <= 0:
-            raise UserError(
-                self.env._(
-                    "%(reward)s is no longer available at %(point)s.",
-                    reward=product.name,
-                    point=stock.collection_point,
-                )
-            )
-        # all or nothing, even for a caller that catches the error
-        with self.env.cr.savepoint():
-            voucher = self.sudo().create(
+            created = self.sudo().create(
                 {
-                    "code": self._new_code(),
+                    "code": code,
                     "partner_id": partner.id,
                     "product_tmpl_id": product.id,
                     "stock_id": stock.id,
@@ -161,8 +147,12 @@ class CreditVoucher(models.Model):
                     "company_id": company.id,
                 }
             )
-            # sudo: redeeming spends the redeemer's own points; the posting path checks
-            # the balance (never below zero) under the lock taken above
+            posting.vals_list[0]["origin_ref"] = f"credit.voucher,{created.id}"
+
+        # all or nothing, even for a caller that catches the error
+        with self.env.cr.savepoint():
+            # sudo: redeeming spends the redeemer's own points; the posting path
+            # locks the balance and checks it (never below zero)
             line = (
                 self.env["credit.ledger.line"]
                 .sudo()
@@ -172,14 +162,14 @@ class CreditVoucher(models.Model):
                             "partner_id": partner.id,
                             "points": -product.credit_points_price,
                             "origin": "redemption",
-                            "origin_ref": f"credit.voucher,{voucher.id}",
-                            "idempotency_key": f"redeem:{voucher.code}",
+                            "idempotency_key": f"redeem:{code}",
                             "description": self.env._("Redeemed: %(reward)s", reward=product.name),
                             "company_id": company.id,
                         }
                     ],
                     check_rights=False,
                     allow_negative=False,
+                    on_locked=take_under_lock,
                 )
             )
             self.env.cr.execute(
@@ -188,8 +178,31 @@ class CreditVoucher(models.Model):
                 )
             )
             stock.invalidate_recordset(["quantity"])
-            voucher.ledger_line_id = line
-        return voucher.with_env(self.env)
+            created.ledger_line_id = line
+        return created.with_env(self.env)
+
+    def _check_person_limit(self, partner, product, today):
+        """A reward's monthly limit per person, counted under the balance lock."""
+        if not product.credit_person_limit:
+            return
+        taken = self.sudo().search_count(
+            [
+                ("partner_id", "=", partner.id),
+                ("product_tmpl_id", "=", product.id),
+                ("state", "in", ("issued", "honoured")),
+                ("issue_date", ">=", today.replace(day=1)),
+            ]
+        )
+        if taken >= product.credit_person_limit:
+            raise UserError(
+                self.env._(
+                    "%(subject)s has already redeemed %(count)s × %(reward)s this month, "
+                    "the most allowed.",
+                    subject=partner.name,
+                    count=taken,
+                    reward=product.name,
+                )
+            )
 
     def _new_code(self):
         return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
