@@ -156,14 +156,7 @@ class CreditAppeal(models.Model):
                     )
                 )
             )
-            council = appeal.community_id.claim_council_user_id
-            if council:
-                appeal.activity_schedule(
-                    ACTIVITY_APPEAL,
-                    date_deadline=fields.Date.context_today(self)
-                    + timedelta(days=appeal.community_id.claim_review_days or 7),
-                    user_id=council.id,
-                )
+        appeals.sudo()._activity_update()
         return appeals
 
     def write(self, vals):
@@ -230,9 +223,7 @@ class CreditAppeal(models.Model):
             )
         # the appeal is the resident's own, made just now
         ids = [attach_evidence(self, name, datas).id for name, datas in files]
-        self.sudo().write(
-            {"attachment_ids": [Command.link(i) for i in ids]}
-        )
+        self.sudo().write({"attachment_ids": [Command.link(i) for i in ids]})
 
     # --------------------------------------------------------------- checks
     def _check_decider(self):
@@ -303,6 +294,27 @@ class CreditAppeal(models.Model):
             return self.env["credit.claim"].sudo().browse(claim_id).exists()
         return self.env["credit.claim"]
 
+    def _activity_update(self):
+        """The activities each appeal's state calls for, from this one place (as
+        hr_holidays' activity_update): the council secretary decides an open
+        appeal within the community's review days; a decided one needs nothing."""
+        today = fields.Date.context_today(self)
+        decided = self.filtered(lambda a: a.state != "open")
+        decided.activity_unlink([ACTIVITY_APPEAL])
+        for appeal in self - decided:
+            council = appeal.community_id.claim_council_user_id
+            if council and not appeal.activity_ids.filtered(
+                lambda a, c=council: (
+                    a.user_id == c and a.activity_type_id == self.env.ref(ACTIVITY_APPEAL)
+                )
+            ):
+                appeal.activity_schedule(
+                    ACTIVITY_APPEAL,
+                    date_deadline=today
+                    + timedelta(days=appeal.community_id.claim_review_days or 7),
+                    user_id=council.id,
+                )
+
     # -------------------------------------------------------------- workflow
     def action_uphold(self):
         """The appeal is right: the deduction is reversed, or the rejected claim
@@ -333,7 +345,7 @@ class CreditAppeal(models.Model):
                 "decided_date": fields.Datetime.now(),
             }
         )
-        appeals.activity_unlink([ACTIVITY_APPEAL])
+        appeals._activity_update()
         for appeal in appeals:
             reason = appeal.decision_reason.strip()
             label = self.env._("upheld") if decision == "upheld" else self.env._("dismissed")
@@ -389,4 +401,4 @@ class CreditAppeal(models.Model):
             }
         )
         claim._log(self.env._("Appeal upheld, back to review: %(reason)s", reason=reason))
-        claim._schedule_stage_activity()
+        claim._activity_update()

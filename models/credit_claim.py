@@ -626,7 +626,7 @@ class CreditClaim(models.Model):
                 )
             ) from exc
         claims._log(self.env._("Submitted for review."))
-        claims._schedule_stage_activity()
+        claims._activity_update()
         return True
 
     def _assign_numbers(self):
@@ -674,14 +674,13 @@ class CreditClaim(models.Model):
         council = council._workflow()
         review.write({"reviewer_id": self.env.uid, "review_date": now})
         council.write({"council_user_id": self.env.uid, "council_date": now})
-        (review | council).activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
         review._log(self.env._("Certified by the review group."))
         council._log(self.env._("Re-checked and approved by the council."))
         to_council = review.filtered(lambda c: c.community_id.claim_council_stage)
         for deadline, claims in to_council._group_by_deadline().items():
             claims.write({"state": "council", "deadline": deadline, "escalated": False})
-        to_council._schedule_stage_activity()
         (review - to_council | council)._publish_or_post()
+        (review | council)._activity_update()
         return True
 
     def _check_final_granter(self, claims):
@@ -750,14 +749,7 @@ class CreditClaim(models.Model):
             error = exc.args[0] if exc.args else str(exc)
         claims.write({"post_error": error})
         claims._log(self.env._("The points could not be posted: %(error)s", error=error))
-        council = claims.community_id.claim_council_user_id[:1]
-        if council:
-            claims.activity_schedule(
-                ACTIVITY_ESCALATION,
-                summary=self.env._("Points could not be posted"),
-                note=error,
-                user_id=council.id,
-            )
+        claims._activity_update()
         return claims
 
     def _post_points_batch(self, budget_approval=False):
@@ -826,6 +818,7 @@ class CreditClaim(models.Model):
         ok.filtered(lambda c: c.state != "published" or c.publish_until < today).write(
             {"state": "done"}
         )
+        claims._activity_update()
         return True
 
     def action_reject_wizard(self):
@@ -854,7 +847,7 @@ class CreditClaim(models.Model):
         self._check_decider()
         claims = self._workflow()  # sudo: deciders checked above
         claims.write({"state": "rejected", "decision_reason": reason, "deadline": False})
-        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._activity_update()
         claims._log(self.env._("Rejected: %(reason)s", reason=reason))
         # sudo: each subject is told, with the reason and how to appeal
         self.env["credit.notice"].sudo()._create_for_claims(claims)
@@ -872,7 +865,7 @@ class CreditClaim(models.Model):
         self._check_decider()
         claims = self._workflow()  # sudo: deciders checked above
         claims.write({"state": "draft", "decision_reason": reason, "deadline": False})
-        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._activity_update()
         claims._log(self.env._("Sent back to the submitter: %(reason)s", reason=reason))
         claims._notify_submitter(
             lambda c: self.env._(
@@ -900,7 +893,7 @@ class CreditClaim(models.Model):
                 )
         claims = self._workflow()  # sudo: submitter checked above
         claims.write({"state": "cancelled", "deadline": False})
-        claims.activity_unlink([ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION])
+        claims._activity_update()
         claims._log(self.env._("Cancelled."))
         return True
 
@@ -1102,23 +1095,68 @@ class CreditClaim(models.Model):
             return self.review_group_id.leader_id or self.review_group_id.user_ids[:1]
         return self.community_id.claim_council_user_id
 
-    def _schedule_stage_activity(self):
-        """One activity per claim for whoever must act next (group leader or council
-        secretary); batches do not e-mail each activity, the reminder cron sends a
-        digest instead."""
+    def _activity_update(self):
+        """The activities each claim's state calls for, from this one place (as
+        hr_holidays' activity_update): whoever must act next on a claim under
+        review (group leader) or with the council (its secretary); the council's
+        escalation while a review is overdue or the points could not be posted;
+        nothing once the claim has left those states. An activity already there
+        is kept, one missing is added, one no longer called for is removed.
+        Batches do not e-mail each activity: the reminder cron sends a digest."""
         quiet = self.with_context(mail_activity_quick_update=len(self) > 1)
-        by_user = defaultdict(quiet.browse)
+        today = fields.Date.context_today(self)
+        types = {
+            xmlid: self.env.ref(xmlid).id
+            for xmlid in (ACTIVITY_REVIEW, ACTIVITY_COUNCIL, ACTIVITY_ESCALATION)
+        }
+        # sudo: the workflow keeps the activities of whoever must act, not the caller's
+        current = defaultdict(set)
+        for activity in (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    ("activity_type_id", "in", list(types.values())),
+                ]
+            )
+        ):
+            current[activity.res_id].add((activity.activity_type_id.id, activity.user_id.id))
+        to_remove = defaultdict(quiet.browse)
+        to_add = defaultdict(quiet.browse)
         for claim in quiet:
-            user = claim._stage_user()
-            if user:
-                by_user[(user.id, claim.state, claim.deadline)] |= claim
-        for (user_id, state, deadline), claims in by_user.items():
-            review = state == "review"
+            wanted = {}  # activity type xmlid: (user, deadline, note)
+            council = claim.community_id.claim_council_user_id
+            if claim.post_error:
+                # approved, but its points could not be posted: the council's turn
+                if council:
+                    wanted[ACTIVITY_ESCALATION] = (council.id, today, claim.post_error)
+            elif claim.state in WAITING_STATES:
+                user = claim._stage_user()
+                if user:
+                    xmlid = ACTIVITY_REVIEW if claim.state == "review" else ACTIVITY_COUNCIL
+                    wanted[xmlid] = (user.id, claim.deadline, False)
+                if claim.escalated and council:
+                    wanted[ACTIVITY_ESCALATION] = (council.id, today, False)
+            for xmlid, type_id in types.items():
+                here = {user_id for kind, user_id in current[claim.id] if kind == type_id}
+                if xmlid not in wanted:
+                    if here:
+                        to_remove[xmlid] |= claim
+                elif wanted[xmlid][0] not in here:
+                    if here:
+                        to_remove[xmlid] |= claim
+                    to_add[(xmlid, *wanted[xmlid])] |= claim
+        for xmlid, claims in to_remove.items():
+            claims.activity_unlink([xmlid])
+        for (xmlid, user_id, deadline, note), claims in to_add.items():
             # no summary: the activity type's name shows, in each reader's language
             claims.activity_schedule(
-                ACTIVITY_REVIEW if review else ACTIVITY_COUNCIL,
-                date_deadline=deadline,
+                xmlid,
+                date_deadline=deadline or today,
                 user_id=user_id,
+                note=note or "",
             )
 
     # ------------------------------------------------------------------ crons
@@ -1181,15 +1219,7 @@ class CreditClaim(models.Model):
                 and c.community_id.claim_council_user_id
             )
         )._workflow()
-        by_user = defaultdict(lambda: self.browse())
-        for claim in to_escalate:
-            by_user[claim.community_id.claim_council_user_id] |= claim
-        for user, claims in by_user.items():
-            claims.with_context(mail_activity_quick_update=True).activity_schedule(
-                ACTIVITY_ESCALATION,
-                date_deadline=today,
-                user_id=user.id,
-            )
         to_escalate.write({"escalated": True})
+        to_escalate._activity_update()
         to_escalate._log(self.env._("Escalated to the council: the review is overdue."))
         return to_escalate

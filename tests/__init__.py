@@ -35,3 +35,4 @@ from . import test_partner_merge
 from . import test_trust_regressions
 from . import test_trust_workflow
 from . import test_reports_pdf
+from . import test_activities
