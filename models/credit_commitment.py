@@ -3,6 +3,7 @@ period; at the end of the period every obligation is measured from the ledger
 and the volunteer services, and a bonus or a deduction is posted once."""
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 import psycopg2.errors
@@ -445,7 +446,8 @@ class CreditCommitment(models.Model):
             ("date_to", "<", today),
             ("line_ids", "not any", [("kind", "=", "manual"), ("result", "=", "pending")]),
         ]
-        Commitment = self.sudo().with_context(tracking_disable=True)
+        # tracked like every workflow: each outcome shows in the commitment's chatter
+        Commitment = self.sudo()
         batch = Commitment.search(domain, order="date_to, id", limit=limit)
         for start in range(0, len(batch), CHUNK):
             batch[start : start + CHUNK]._evaluate()
@@ -563,45 +565,33 @@ class CreditCommitment(models.Model):
         return self.browse(evaluated)
 
     def _write_outcomes(self, rows, today):
+        """Write each commitment's outcome through the ORM, so that its state
+        change is tracked in its chatter like every other workflow's. What
+        commitments share (state, count, note, error) is written for all of them
+        at once; the score and the ledger line, which differ, one by one."""
         if not rows:
             return
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE credit_commitment c
-                   SET state = v.state, score = v.score, evaluation_count = v.n,
-                       outcome_note = v.note, ledger_line_id = v.line, post_error = v.error,
-                       evaluated_on = CASE WHEN v.state IN ('fulfilled', 'breached')
-                                           THEN %(today)s ELSE c.evaluated_on END,
-                       write_uid = %(uid)s, write_date = %(now)s
-                  FROM unnest(%(ids)s::int[], %(states)s::varchar[], %(scores)s::float8[],
-                              %(counts)s::int[], %(notes)s::text[], %(lines)s::int[],
-                              %(errors)s::text[]) AS v(id, state, score, n, note, line, error)
-                 WHERE c.id = v.id
-                """,
-                today=today,
-                uid=self.env.uid,
-                now=self.env.cr.now(),
-                ids=[r[0] for r in rows],
-                states=[r[1] for r in rows],
-                scores=[r[2] for r in rows],
-                counts=[r[3] for r in rows],
-                notes=[r[4] for r in rows],
-                lines=[r[5] for r in rows],
-                errors=[r[6] for r in rows],
-            )
-        )
-        self.invalidate_model(
-            [
-                "state",
-                "score",
-                "evaluation_count",
-                "outcome_note",
-                "ledger_line_id",
-                "post_error",
-                "evaluated_on",
-            ]
-        )
+        shared = defaultdict(list)
+        own = defaultdict(list)
+        for commitment_id, state, score, count, note, line_id, error in rows:
+            vals = {
+                "state": state,
+                "evaluation_count": count,
+                "outcome_note": note,
+                "post_error": error or False,
+            }
+            if state in ("fulfilled", "breached"):
+                vals["evaluated_on"] = today
+            shared[tuple(vals.items())].append(commitment_id)
+            own[(score, line_id or False)].append(commitment_id)
+        # sudo: the evaluation is the system's, after the caller's check
+        commitments = self.sudo()
+        for vals, ids in shared.items():
+            commitments.browse(ids).write(dict(vals))
+        for (score, line_id), ids in own.items():
+            commitments.browse(ids).write({"score": score, "ledger_line_id": line_id})
+        # unit scores and the next chunk read them with SQL
+        self.flush_model()
 
     def _post_outcomes(self, to_post):
         """Post the bonuses and deductions of a chunk at once; if one is refused

@@ -735,6 +735,33 @@ class TestCommitment(CreditCase):
         rpc(self.user_manager, points, "write", {"target": 4})
         self.assertEqual(template.rules_set_by_id, self.user_manager)
 
+    def test_outcome_is_tracked_in_the_chatter(self):
+        """The evaluation writes its outcome through the ORM: the state change is
+        in the commitment's chatter, like every other workflow's."""
+        commitment = self.sign(self.res_a1)
+        self.earn(self.res_a1)
+        self.at(AFTER)
+        # the daily action runs with tracking on (the tests' environment has it off)
+        self.Commitment.with_context(tracking_disable=False, mail_notrack=False)._cron_evaluate()
+        self.assertEqual(commitment.state, "fulfilled")
+        self.env.cr.precommit.run()  # tracking values are written when the transaction commits
+        tracked = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id.model", "=", "credit.commitment"),
+                    ("mail_message_id.res_id", "=", commitment.id),
+                    ("field_id.name", "=", "state"),
+                ]
+            )
+        )
+        label = dict(self.Commitment._fields["state"]._description_selection(self.env))
+        self.assertIn(label["fulfilled"], tracked.mapped("new_value_char"))
+        self.assertEqual(commitment.score, 100.0)
+        self.assertEqual(commitment.ledger_line_id.points, 5)
+
+
 @tagged("post_install", "-at_install")
 class TestCommitmentGridWorker(CreditCase):
     """A grid worker of another community sees nothing of this one's commitments."""
