@@ -19,6 +19,7 @@ from .credit_workflow_mixin import CheckedVals
 from .utils import check_caller, html_text, period_bounds
 
 _logger = logging.getLogger(__name__)
+ACTIVITY_COMMITMENT = "community_credit.mail_act_credit_commitment"
 
 STATES = [
     ("draft", "To Sign"),
@@ -451,6 +452,16 @@ class CreditCommitment(models.Model):
         batch = Commitment.search(domain, order="date_to, id", limit=limit)
         for start in range(0, len(batch), CHUNK):
             batch[start : start + CHUNK]._evaluate()
+        # those still waiting for staff to check an obligation by hand: staff are asked
+        Commitment.search(
+            [
+                ("state", "=", "signed"),
+                ("date_to", "<", today),
+                ("line_ids", "any", [("kind", "=", "manual"), ("result", "=", "pending")]),
+                ("activity_ids", "=", False),
+            ],
+            limit=limit,
+        )._activity_update()
         remaining = Commitment.search_count(domain) if len(batch) == limit else 0
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
         return batch
@@ -562,7 +573,47 @@ class CreditCommitment(models.Model):
             line_id = posted.get(row[0], None if line in to_reverse else line.id)
             row += (line_id or None, errors.get(row[0]))
         self._write_outcomes(rows, today)
+        self._activity_update()
         return self.browse(evaluated)
+
+    def _activity_update(self):
+        """The activities each commitment's state calls for, from this one place
+        (as hr_holidays' activity_update): once its period is over, a commitment
+        with an obligation still to be checked by hand waits for the staff member
+        who recorded it (or the council secretary); one whose points could not be
+        posted waits for the council; otherwise nobody has anything to do."""
+        today = fields.Date.context_today(self)
+        kind = self.env.ref(ACTIVITY_COMMITMENT)
+        # sudo: the workflow keeps the activities of whoever must act, not the caller's
+        commitments = self.sudo()
+        wanted = {}
+        for commitment in commitments:
+            council = commitment.community_id.claim_council_user_id
+            if commitment.post_error:
+                wanted[commitment] = (council, commitment.post_error)
+            elif (
+                commitment.state == "signed"
+                and commitment.date_to < today
+                and commitment.line_ids.filtered(
+                    lambda ln: ln.kind == "manual" and ln.result == "pending"
+                )
+            ):
+                recorder = commitment.signed_by_id
+                user = recorder if recorder and not recorder.share else council
+                wanted[commitment] = (
+                    user,
+                    self.env._("The period is over: check the obligations marked by hand."),
+                )
+        done = commitments.filtered(lambda c: c not in wanted)
+        done.activity_unlink([ACTIVITY_COMMITMENT])
+        for commitment, (user, note) in wanted.items():
+            current = commitment.activity_ids.filtered(lambda a: a.activity_type_id == kind)
+            if not user or current.user_id == user:
+                continue
+            current.unlink()
+            commitment.activity_schedule(
+                ACTIVITY_COMMITMENT, date_deadline=today, user_id=user.id, note=note
+            )
 
     def _write_outcomes(self, rows, today):
         """Write each commitment's outcome through the ORM, so that its state

@@ -379,6 +379,12 @@ class TestCommitment(CreditCase):
             check.with_user(self.user_resident).action_check_met()
         self.assertFalse(self.evaluate(), "waiting for the check")
         self.assertEqual(commitment.state, "signed")
+        # the period is over: whoever recorded the signature is asked to check
+        kind = self.env.ref("community_credit.mail_act_credit_commitment")
+        asked = commitment.sudo().activity_ids.filtered(lambda a: a.activity_type_id == kind)
+        self.assertEqual(asked.user_id, self.user_manager)
+        self.Commitment._cron_evaluate()  # the next day: not asked twice
+        self.assertEqual(len(commitment.sudo().activity_ids), 1)
         measured = self.sign(self.res_a2).line_ids[0]
         with self.assertRaises(UserError):
             measured.with_user(self.user_grid).action_check_met()
@@ -387,6 +393,7 @@ class TestCommitment(CreditCase):
         self.assertEqual(self.Commitment._cron_evaluate(), commitment)
         self.assertEqual(commitment.state, "fulfilled")
         self.assertEqual(commitment.ledger_line_id.points, 5)
+        self.assertFalse(commitment.sudo().activity_ids, "nothing left to do")
         # after the evaluation only the council changes a check
         with self.assertRaises(UserError):
             check.with_user(self.user_grid).action_check_not_met()
