@@ -5,11 +5,15 @@ Logs in as the given user through Odoo's JSON-RPC, hands the session cookie to
 headless Chromium over the DevTools protocol and saves one PNG per page.
 SHOT_SET=portal takes the resident's portal pages on a phone-sized screen
 (390 x 844, as a phone in the hand) logged in as the demo resident.
+TIMINGS=N loads each page N times instead (no screenshots) and prints the median
+and the slowest load time per page, as Chromium measures it (Navigation Timing:
+from the request to the load event, the page's assets included).
 """
 
 import base64
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,7 @@ OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file_
 DB = os.environ.get("DEMO_DB", "community_credit_demo")
 SHOT_SET = os.environ.get("SHOT_SET", "backend")
 LOGIN = os.environ.get("SHOT_LOGIN", "resident" if SHOT_SET == "portal" else "council")
+TIMINGS = int(os.environ.get("TIMINGS", "0"))
 
 PHONE = (390, 844)
 PORTAL_PAGES = [
@@ -110,6 +115,9 @@ def main():
 
         call("Network.enable")
         call("Network.setCookie", name="session_id", value=sid, url=BASE)
+        call("Page.enable")
+        if TIMINGS:
+            return measure(call, ws)
         for name, path, width, height in PAGES:
             call(
                 "Emulation.setDeviceMetricsOverride",
@@ -134,6 +142,36 @@ def main():
             print("saved", name)
     finally:
         chrome.terminate()
+
+
+def measure(call, ws):
+    """Load each page TIMINGS times at its size; print median and max load time."""
+    print(f"{'page':<28} {'median':>8} {'max':>8}   ({TIMINGS} loads each, {LOGIN})")
+    loaded = (
+        "window.ccOld ? 0 : "
+        "((performance.getEntriesByType('navigation')[0] || {}).loadEventEnd || 0)"
+    )
+    for _name, path, width, height in PAGES:
+        call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=SHOT_SET == "portal",
+        )
+        times = []
+        for _ in range(TIMINGS + 1):  # the first load warms the caches: not counted
+            call("Runtime.evaluate", expression="window.ccOld = 1")  # marks the old page
+            call("Page.navigate", url=BASE + path)
+            for _ in range(600):
+                ready = call("Runtime.evaluate", expression=loaded, returnByValue=True)
+                value = ready.get("result", {}).get("value") or 0
+                if value:
+                    break
+                time.sleep(0.05)
+            times.append(value)
+        times = times[1:]
+        print(f"{path:<28} {statistics.median(times):>6.0f} ms {max(times):>6.0f} ms")
 
 
 if __name__ == "__main__":
