@@ -82,6 +82,53 @@ class CreditCommitmentObligation(models.Model):
             if obligation.weight < 0:
                 raise ValidationError(self.env._("An obligation's weight cannot be negative."))
 
+    def _measure_text(self):
+        """How the evaluation measures this obligation, as the subject reads it
+        before signing: what counts, and how much of it is needed."""
+        self.ensure_one()
+        # sudo: the names of the rules that count, which the subject may not all read
+        rules = "、".join(self.sudo().rule_ids.mapped("name"))
+        target = format(self.target, "g")
+        if self.kind == "services":
+            return self.env._(
+                "Counted: the volunteer events you attend in the period. Needed: at least "
+                "%(target)s.",
+                target=target,
+            )
+        if self.kind == "hours":
+            return self.env._(
+                "Counted: your hours of volunteer service in the period. Needed: at least "
+                "%(target)s hours.",
+                target=target,
+            )
+        if self.kind == "points":
+            return self.env._(
+                "Counted: the points you earn in the period (good deeds, events, grants; "
+                "not the bonus of a commitment). Needed: at least %(target)s.",
+                target=target,
+            )
+        if self.kind == "rule_lines":
+            return self.env._(
+                "Counted: the times you earn points for %(rules)s in the period. Needed: "
+                "at least %(target)s.",
+                rules=rules,
+                target=target,
+            )
+        if self.kind == "no_deduction" and rules:
+            return self.env._(
+                "Broken by any deduction for %(rules)s in the period. Deductions for "
+                "other things do not break it.",
+                rules=rules,
+            )
+        if self.kind == "no_deduction":
+            return self.env._(
+                "Broken by any deduction in the period, whatever it is for, even a "
+                "single point."
+            )
+        return self.env._(
+            "Checked by your grid worker or the council when the period ends."
+        )
+
     def _check_template_unsigned(self):
         # sudo: every signature counts, also of subjects the user may not see
         signed = (

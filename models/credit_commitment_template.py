@@ -1,7 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .utils import check_caller
+from .credit_commitment import COUNTED_ORIGINS
+from .utils import check_caller, period_bounds
 
 PERIODS = [
     ("year", "Year"),
@@ -305,6 +306,49 @@ class CreditCommitmentTemplate(models.Model):
                 )
             )
         )
+
+    def _portal_terms(self, partner):
+        """What `partner` reads before signing this template for the current
+        period: its first and last day, the points for keeping it and for
+        breaking it (none where the subject's community does not deduct, as the
+        evaluation decides), and the deductions already recorded in the period
+        that break it, so that it can no longer be kept."""
+        self.ensure_one()
+        start, end = period_bounds(fields.Date.context_today(self), self.period)
+        # sudo: the subject's community, which merchants' contacts may not read
+        community = partner.sudo().credit_community_id
+        deduction = self.deduction_rule_id if community.allow_deduction else None
+        return {
+            "start": start,
+            "end": end,
+            "bonus": self.bonus_rule_id.points,
+            "deduction": deduction.points if deduction else 0,
+            "breaking": self._breaking_lines(
+                partner, start, end, community.company_id or self.env.company
+            ),
+        }
+
+    def _breaking_lines(self, partner, start, end, company):
+        """The deductions of `partner` between `start` and `end` that break an
+        obligation "no deduction" of this template, counted as the evaluation
+        counts them (credit.commitment.line._measure_query)."""
+        self.ensure_one()
+        Line = self.env["credit.ledger.line"].sudo()  # sudo: the subject's own lines only
+        lines = Line.browse()
+        for obligation in self.obligation_ids.filtered(lambda o: o.kind == "no_deduction"):
+            domain = [
+                ("partner_id", "=", partner.id),
+                ("state", "=", "posted"),
+                ("origin", "in", COUNTED_ORIGINS),
+                ("points", "<", 0),
+                ("date", ">=", start),
+                ("date", "<=", end),
+                ("company_id", "=", company.id),
+            ]
+            if obligation.rule_ids:
+                domain.append(("rule_id", "in", obligation.rule_ids.ids))
+            lines |= Line.search(domain, order="date, id")
+        return lines
 
     def action_view_commitments(self):
         self.ensure_one()
