@@ -1,4 +1,5 @@
 import io
+from datetime import timedelta
 
 import xlsxwriter
 
@@ -6,12 +7,14 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .utils import check_caller, html_text
+from .utils import check_caller, html_text, period_bounds
 
 FINANCE = "community_credit.group_credit_finance"
 MANAGER = "community_credit.group_credit_manager"
 # what finance sets on a draft settlement; the buttons do the rest
 DRAFT_FIELDS = {"merchant_id", "community_id", "date_from", "date_to"}
+# the role that makes a contact a merchant (data/credit_subject_role_data.xml)
+MERCHANT_DOMAIN = [("credit_role_ids.code", "=", "merchant")]
 
 
 class CreditSettlement(models.Model):
@@ -27,15 +30,40 @@ class CreditSettlement(models.Model):
     # each line checks its own fields, and finance neither creates nor deletes lines.
     _credit_user_fields = frozenset({*DRAFT_FIELDS, "difference_note", "line_ids"})
 
+    @api.model
+    def _last_month(self):
+        """First and last day of the month before today: what finance settles."""
+        today = fields.Date.context_today(self)
+        return period_bounds(today.replace(day=1) - timedelta(days=1), "month")
+
+    def _default_date_from(self):
+        return self._last_month()[0]
+
+    def _default_date_to(self):
+        return self._last_month()[1]
+
     name = fields.Char(compute="_compute_name", store=True)
     merchant_id = fields.Many2one(
-        "res.partner", required=True, index=True, tracking=True, string="Donor Merchant"
+        "res.partner",
+        required=True,
+        index=True,
+        tracking=True,
+        string="Donor Merchant",
+        domain=MERCHANT_DOMAIN,
     )
     community_id = fields.Many2one(
         "credit.place", required=True, domain=[("place_type", "=", "community")], index=True
     )
-    date_from = fields.Date(required=True)
-    date_to = fields.Date(required=True)
+    date_from = fields.Date(
+        required=True,
+        default=_default_date_from,
+        help="The first day settled: by default the first day of last month.",
+    )
+    date_to = fields.Date(
+        required=True,
+        default=_default_date_to,
+        help="The last day settled: by default the last day of last month.",
+    )
     state = fields.Selection(
         [("draft", "Draft"), ("confirmed", "Confirmed"), ("reconciled", "Reconciled")],
         default="draft",
@@ -93,6 +121,12 @@ class CreditSettlement(models.Model):
             settlement.value_honoured = done[2]
             settlement.difference = settlement.pledged_value - done[2]
 
+    @api.constrains("date_from", "date_to")
+    def _check_period(self):
+        for settlement in self:
+            if settlement.date_to < settlement.date_from:
+                raise ValidationError(self.env._("The period ends before it starts."))
+
     @api.constrains("merchant_id", "community_id", "date_from", "date_to")
     def _check_no_overlap(self):
         """A voucher is settled once: a merchant's settlements of a community
@@ -121,7 +155,26 @@ class CreditSettlement(models.Model):
                     )
                 )
 
+    @api.model
+    def _check_period_given(self, vals):
+        """A settlement covers a period: say so, rather than a database error,
+        when its first or last day is emptied."""
+        if any(name in vals and not vals[name] for name in ("date_from", "date_to")):
+            raise UserError(
+                self.env._(
+                    "Give the first and the last day of the period to settle, e.g. the "
+                    "first and the last day of last month."
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_period_given(vals)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._check_period_given(vals)
         if not self.env.su:
             if DRAFT_FIELDS & set(vals) and any(s.state != "draft" for s in self):
                 raise UserError(

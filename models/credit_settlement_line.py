@@ -17,8 +17,13 @@ class CreditSettlementLine(models.Model):
     points = fields.Integer(readonly=True)
     donated_value = fields.Float(readonly=True)
     honoured = fields.Boolean(string="Handed Over", readonly=True)
-    voucher_state = fields.Char(readonly=True)
+    # the state the voucher had when the settlement was computed, with the
+    # voucher's own labels (translated) rather than its raw value
+    voucher_state = fields.Selection("_selection_voucher_state", readonly=True)
     note = fields.Char(string="Explanation")
+
+    def _selection_voucher_state(self):
+        return self.env["credit.voucher"]._fields["state"]._description_selection(self.env)
 
     def write(self, vals):
         if not self.env.su and self.filtered(lambda ln: ln.settlement_id.state == "reconciled"):

@@ -36,3 +36,4 @@ from . import test_trust_regressions
 from . import test_trust_workflow
 from . import test_reports_pdf
 from . import test_activities
+from . import test_backend_views

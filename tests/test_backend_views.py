@@ -1,0 +1,190 @@
+"""The backend as staff use it: what each view shows, to whom, and what its
+buttons and menus lead to, checked as the staff user concerned (grid worker,
+reviewer, council, finance) through the views the web client loads."""
+
+from datetime import date
+
+from lxml import etree
+
+from odoo import Command
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import FINANCE, GRID, offered
+from .common_claim import ClaimCase
+
+EVENTS_GRID = f"{GRID},event.group_event_user"
+
+
+@tagged("post_install", "-at_install")
+class TestBackendViews(ClaimCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Partner = cls.env["res.partner"]
+        merchant_role = cls.env.ref("community_credit.role_merchant")
+        cls.merchant = Partner.create(
+            {
+                "name": "老王面馆",
+                "is_company": True,
+                "credit_role_ids": [Command.set(merchant_role.ids)],
+                "credit_place_id": cls.estate_a.id,
+            }
+        )
+        cls.supplier = Partner.create({"name": "某某建材公司", "is_company": True})
+        cls.user_events = new_test_user(cls.env, "t_events_grid", groups=EVENTS_GRID)
+        cls.user_events.credit_place_ids = cls.estate_a
+        cls.user_finance_only = new_test_user(cls.env, "t_finance_only", groups=FINANCE)
+
+    # ------------------------------------------------------------ helpers
+    def arch(self, user, model, view_type, view_ref=None):
+        """The view `user`'s web client gets (groups applied), parsed."""
+        view_id = self.env.ref(view_ref).id if view_ref else False
+        views = self.env[model].with_user(user).get_views([(view_id, view_type)])
+        return etree.fromstring(views["views"][view_type]["arch"])
+
+    def action(self, user, xmlid):
+        return self.env["ir.actions.act_window"].with_user(user)._for_xml_id(xmlid)
+
+    def visible_buttons(self, user, record, method):
+        """The buttons calling `method` that `user` sees on `record`'s form."""
+        form = self.arch(user, record._name, "form")
+        record = record.with_user(user)
+        # as the web client evaluates them: a many2one is its id
+        values = {
+            "uid": user.id,
+            "context": {},
+            "state": record.state,
+            "submitted_by_id": record.submitted_by_id.id,
+        }
+        return [
+            node
+            for node in form.xpath(f"//button[@name='{method}']")
+            if not safe_eval(node.get("invisible") or "False", values)
+        ]
+
+    def load_kanban(self, user, action_xmlid, domain=()):
+        """Open the action's kanban view as `user`, as the web client does on a
+        phone: its view, then its cards' fields read through web_search_read."""
+        action = self.action(user, action_xmlid)
+        self.assertIn("kanban", action["view_mode"].split(","))
+        self.assertEqual(action.get("mobile_view_mode"), "kanban")
+        view_id = next((vid for vid, mode in action["views"] if mode == "kanban"), False)
+        Model = self.env[action["res_model"]].with_user(user)
+        views = Model.get_views([(view_id, "kanban")])
+        kanban = etree.fromstring(views["views"]["kanban"]["arch"])
+        fields = views["models"][Model._name]["fields"]
+        names = {node.get("name") for node in kanban.xpath("//field")}
+        spec = {
+            name: {"fields": {"display_name": {}}} if fields[name].get("relation") else {}
+            for name in names
+        }
+        domain = list(safe_eval(action.get("domain") or "[]")) + list(domain)
+        records = Model.web_search_read(domain, spec)["records"]
+        return kanban, records
+
+    # ------------------------------------------------------- settlements
+    def test_settlement_lines_show_the_voucher_state_label(self):
+        Line = self.env["credit.settlement.line"].with_user(self.user_finance)
+        field = Line.fields_get(["voucher_state"])["voucher_state"]
+        self.assertEqual(field["type"], "selection")
+        self.assertEqual(
+            [tuple(option) for option in field["selection"]],
+            [
+                ("issued", "Issued"),
+                ("honoured", "Handed Over"),
+                ("cancelled", "Cancelled"),
+                ("expired", "Expired"),
+            ],
+        )
+        # in Chinese: the voucher's own translated labels, never 'issued'
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["community_credit"], ["zh_CN"], overwrite=True
+        )
+        labels = dict(
+            Line.with_context(lang="zh_CN").fields_get(["voucher_state"])["voucher_state"][
+                "selection"
+            ]
+        )
+        self.assertEqual(labels["issued"], "已开具")
+        # what Compute stores is one of these values
+        product = self.env["product.template"].create(
+            {
+                "name": "牛肉面一碗",
+                "credit_is_reward": True,
+                "credit_points_price": 2,
+                "credit_donated_value": 6.0,
+                "credit_merchant_id": self.merchant.id,
+                "credit_stock_ids": [
+                    Command.create(
+                        {
+                            "collection_point": "老王面馆",
+                            "community_id": self.community.id,
+                            "quantity": 3,
+                        }
+                    )
+                ],
+            }
+        )
+        self.post(self.res_a1, self.rule_clean, "views-earn")
+        self.env["credit.voucher"].with_user(self.user_resident)._redeem(
+            product.credit_stock_ids.id, None
+        )
+        settlement = (
+            self.env["credit.settlement"]
+            .with_user(self.user_finance)
+            .create(
+                {
+                    "merchant_id": self.merchant.id,
+                    "community_id": self.community.id,
+                    "date_from": date(2025, 3, 1),
+                    "date_to": date(2025, 3, 31),
+                }
+            )
+        )
+        settlement.action_compute()
+        self.assertEqual(settlement.line_ids.mapped("voucher_state"), ["issued"])
+        line_list = self.arch(self.user_finance, "credit.settlement", "form").xpath(
+            "//field[@name='line_ids']/list/field[@name='voucher_state']"
+        )[0]
+        self.assertEqual(line_list.get("widget"), "badge")
+
+    def test_settlement_period_defaults_to_last_month(self):
+        Settlement = self.env["credit.settlement"].with_user(self.user_finance)
+        self.travel(date(2026, 3, 12))
+        form = Form(Settlement)
+        self.assertEqual(form.date_from, date(2026, 2, 1))
+        self.assertEqual(form.date_to, date(2026, 2, 28))
+        form.merchant_id = self.merchant
+        form.community_id = self.community
+        settlement = form.save()
+        self.assertEqual(settlement.name, "老王面馆 2026-02-01")
+        self.travel(date(2026, 1, 5))
+        form = Form(Settlement)
+        self.assertEqual((form.date_from, form.date_to), (date(2025, 12, 1), date(2025, 12, 31)))
+
+    def test_settlement_says_what_is_missing(self):
+        Settlement = self.env["credit.settlement"].with_user(self.user_finance)
+        vals = {"merchant_id": self.merchant.id, "community_id": self.community.id}
+        for missing in ("date_from", "date_to"):
+            with (
+                self.subTest(missing=missing),
+                self.assertRaisesRegex(UserError, "first and the last day of the period"),
+            ):
+                Settlement.create(dict(vals, **{missing: False}))
+        settlement = Settlement.create(vals)
+        with self.assertRaisesRegex(UserError, "first and the last day of the period"):
+            settlement.write({"date_to": False})
+        with self.assertRaisesRegex(ValidationError, "ends before it starts"):
+            settlement.write({"date_to": settlement.date_from.replace(day=1, year=2000)})
+
+    def test_settlement_merchant_picker_offers_merchants(self):
+        form = Form(self.env["credit.settlement"].with_user(self.user_finance))
+        merchants = offered(form, "merchant_id")
+        self.assertIn(self.merchant, merchants)
+        self.assertNotIn(self.supplier, merchants)
+        self.assertNotIn(self.res_a1, merchants)
+        merchant_role = self.env.ref("community_credit.role_merchant")
+        self.assertTrue(all(merchant_role in m.sudo().credit_role_ids for m in merchants))
