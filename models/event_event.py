@@ -96,6 +96,11 @@ class EventEvent(models.Model):
         readonly=False,
         help="Service hours per attendee; by default the event type's or the event's duration.",
     )
+    credit_hours_display = fields.Char(
+        string="Service Hours per Attendee",
+        compute="_compute_credit_hours_display",
+        help="The service hours with their unit, as lists show them (e.g. 3 hours).",
+    )
     credit_team_id = fields.Many2one(
         "credit.volunteer.team",
         string="Volunteer Team",
@@ -135,6 +140,16 @@ class EventEvent(models.Model):
             if not hours and event.date_begin and event.date_end:
                 hours = round((event.date_end - event.date_begin).total_seconds() / 3600, 2)
             event.credit_hours = hours
+
+    @api.depends("credit_hours")
+    @api.depends_context("lang")
+    def _compute_credit_hours_display(self):
+        for event in self:
+            event.credit_hours_display = (
+                self.env._("%(hours)s hours", hours=f"{event.credit_hours:g}")
+                if event.credit_hours
+                else False
+            )
 
     @api.constrains("credit_hours")
     def _check_credit_hours(self):

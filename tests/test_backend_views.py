@@ -2,7 +2,7 @@
 buttons and menus lead to, checked as the staff user concerned (grid worker,
 reviewer, council, finance) through the views the web client loads."""
 
-from datetime import date
+from datetime import date, datetime
 
 from lxml import etree
 
@@ -188,3 +188,33 @@ class TestBackendViews(ClaimCase):
         self.assertNotIn(self.res_a1, merchants)
         merchant_role = self.env.ref("community_credit.role_merchant")
         self.assertTrue(all(merchant_role in m.sudo().credit_role_ids for m in merchants))
+
+    # ------------------------------------------------------------ events
+    def test_event_hours_have_a_unit(self):
+        Event = self.env["event.event"]
+        three = Event.create(
+            {
+                "name": "清扫楼道",
+                "date_begin": datetime(2025, 3, 20, 9, 0),
+                "date_end": datetime(2025, 3, 20, 12, 0),
+            }
+        )
+        half = Event.create(
+            {
+                "name": "陪老人聊天",
+                "date_begin": datetime(2025, 3, 21, 9, 0),
+                "date_end": datetime(2025, 3, 21, 11, 30),
+            }
+        )
+        staff = self.user_events
+        self.assertEqual(three.with_user(staff).credit_hours_display, "3 hours")
+        self.assertEqual(half.with_user(staff).credit_hours_display, "2.5 hours")
+        for model, view_type in (("event.event", "form"), ("event.type", "form")):
+            with self.subTest(model=model):
+                arch = self.arch(staff, model, view_type)
+                field = arch.xpath("//page[@name='credit']//field[@name='credit_hours']")[0]
+                self.assertNotEqual(field.get("widget"), "float_time")
+                unit = field.getparent().xpath("span/text()")
+                self.assertEqual(unit, ["hours"])
+        listed = self.arch(staff, "event.event", "list")
+        self.assertTrue(listed.xpath("//field[@name='credit_hours_display']"))
