@@ -36,6 +36,13 @@ class CreditBalance(models.Model):
     line_count = fields.Integer(string="Movements", readonly=True, default=0)
     last_date = fields.Date(string="Last Movement", readonly=True)
     level_id = fields.Many2one("credit.level", compute="_compute_level_id")
+    community_rank = fields.Integer(
+        string="Rank",
+        compute="_compute_community_rank",
+        aggregator=False,
+        help="Place in the community's leaderboard: 1 + the number of subjects of the "
+        "community with more points (equal balances share a rank).",
+    )
 
     _sql_constraints = [
         (
@@ -61,6 +68,32 @@ class CreditBalance(models.Model):
             row.level_id = self.env["credit.level"]._level_for(
                 table, row.community_id.id, row.balance
             )
+
+    @api.depends("balance", "community_id")
+    def _compute_community_rank(self):
+        """One query, each rank an index scan of (community_id, balance DESC)
+        down to the row: the top of a leaderboard is the cheap part."""
+        rows = self.filtered(lambda row: row.id and row.community_id)
+        ranks = {}
+        if rows:
+            self.flush_model(["balance", "community_id", "company_id"])
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT b.id,
+                           1 + (SELECT COUNT(*) FROM credit_balance o
+                                 WHERE o.community_id = b.community_id
+                                   AND o.company_id = b.company_id
+                                   AND o.balance > b.balance)
+                      FROM credit_balance b
+                     WHERE b.id = ANY(%s)
+                    """,
+                    rows.ids,
+                )
+            )
+            ranks = dict(self.env.cr.fetchall())
+        for row in self:
+            row.community_rank = ranks.get(row.id, 0)
 
     @api.model
     def _lock_rows(self, partner_ids, company_id):

@@ -11,7 +11,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import FINANCE, GRID, offered
+from .common import DAY, FINANCE, GRID, offered
 from .common_claim import ClaimCase
 
 EVENTS_GRID = f"{GRID},event.group_event_user"
@@ -218,3 +218,40 @@ class TestBackendViews(ClaimCase):
                 self.assertEqual(unit, ["hours"])
         listed = self.arch(staff, "event.event", "list")
         self.assertTrue(listed.xpath("//field[@name='credit_hours_display']"))
+
+    # ----------------------------------------------------- leaderboard
+    def test_leaderboard_ranks_within_each_community(self):
+        for n in range(3):
+            self.post(self.res_a1, self.rule_help, f"rank-a1-{n}", day=DAY.replace(day=10 + n))
+        for n in range(2):
+            self.post(self.res_b1, self.rule_clean, f"rank-b1-{n}", day=DAY.replace(day=10 + n))
+        self.post(self.res_a2, self.rule_help, "rank-a2")
+        self.post(self.res_nd, self.rule_clean, "rank-nd")
+        # 张三 9, 王五 4, 李四 3 in the test community; 赵六 2 alone in his
+        Balance = self.env["credit.balance"]
+        action = self.action(self.user_manager, "community_credit.credit_balance_action")
+        self.assertEqual(safe_eval(action["context"]).get("search_default_group_by_community"), 1)
+        search = self.arch(self.user_manager, "credit.balance", "search")
+        group_by = search.xpath("//filter[@name='group_by_community']")[0]
+        self.assertEqual(safe_eval(group_by.get("context")), {"group_by": "community_id"})
+        listed = self.arch(self.user_manager, "credit.balance", "list")
+        self.assertEqual(listed.xpath("//field")[0].get("name"), "community_rank")
+        subjects = self.res_a1 | self.res_a2 | self.res_b1 | self.res_nd
+        rows = Balance.with_user(self.user_manager).search([("partner_id", "in", subjects.ids)])
+        self.assertEqual(
+            {row.partner_id: row.community_rank for row in rows},
+            {self.res_a1: 1, self.res_b1: 2, self.res_a2: 3, self.res_nd: 1},
+        )
+        # a grid worker of estate A sees 张三 and 李四 with their ranks in the community
+        rows = Balance.with_user(self.user_grid).search([("partner_id", "in", subjects.ids)])
+        self.assertEqual(
+            {row.partner_id: row.community_rank for row in rows},
+            {self.res_a1: 1, self.res_a2: 3},
+        )
+        # equal balances share a rank
+        self.post(self.res_a2, self.rule_clean, "rank-a2-tie")
+        rows.invalidate_recordset()
+        self.assertEqual(
+            {row.partner_id: row.community_rank for row in rows},
+            {self.res_a1: 1, self.res_a2: 2},
+        )
