@@ -255,3 +255,10 @@ class TestBackendViews(ClaimCase):
             {row.partner_id: row.community_rank for row in rows},
             {self.res_a1: 1, self.res_a2: 2},
         )
+
+    # ---------------------------------------------------- ledger, rules
+    def test_ledger_date_column_fits_a_chinese_date(self):
+        listed = self.arch(self.user_grid, "credit.ledger.line", "list")
+        width = listed.xpath("//field[@name='date']")[0].get("width") or "0"
+        # 2026年12月31日: eight digits and three CJK characters
+        self.assertGreaterEqual(int(width.removesuffix("px")), 120)
