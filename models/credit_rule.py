@@ -26,9 +26,11 @@ class CreditRule(models.Model):
         tracking=True,
         ondelete="restrict",
     )
+    # terms of one rule each: a sum over rules means nothing (aggregator=False)
     points = fields.Integer(
         required=True,
         tracking=True,
+        aggregator=False,
         help="Points per grant: positive to award, negative to deduct.",
     )
     is_deduction = fields.Boolean(compute="_compute_is_deduction", store=True)
@@ -48,10 +50,10 @@ class CreditRule(models.Model):
         default="any",
         required=True,
     )
-    cap_day = fields.Integer(string="Cap per Day", tracking=True)
-    cap_week = fields.Integer(string="Cap per Week", tracking=True)
-    cap_month = fields.Integer(string="Cap per Month", tracking=True)
-    cap_year = fields.Integer(string="Cap per Year", tracking=True)
+    cap_day = fields.Integer(string="Cap per Day", tracking=True, aggregator=False)
+    cap_week = fields.Integer(string="Cap per Week", tracking=True, aggregator=False)
+    cap_month = fields.Integer(string="Cap per Month", tracking=True, aggregator=False)
+    cap_year = fields.Integer(string="Cap per Year", tracking=True, aggregator=False)
     evidence_required = fields.Boolean(tracking=True)
     granter_group_ids = fields.Many2many(
         "res.groups",

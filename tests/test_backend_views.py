@@ -262,3 +262,18 @@ class TestBackendViews(ClaimCase):
         width = listed.xpath("//field[@name='date']")[0].get("width") or "0"
         # 2026年12月31日: eight digits and three CJK characters
         self.assertGreaterEqual(int(width.removesuffix("px")), 120)
+
+    def test_rules_list_adds_up_no_points_or_caps(self):
+        names = ["points", "cap_day", "cap_week", "cap_month", "cap_year"]
+        fields = self.env["credit.rule"].with_user(self.user_manager).fields_get(names)
+        for name in names:
+            with self.subTest(field=name):
+                self.assertFalse(fields[name].get("aggregator"))
+        listed = self.arch(self.user_manager, "credit.rule", "list")
+        self.assertFalse(listed.xpath("//field[@sum]"))
+        groups = (
+            self.env["credit.rule"]
+            .with_user(self.user_manager)
+            .web_read_group([("id", "in", self.rule_help.ids)], ["points"], ["category_id"])
+        )
+        self.assertNotIn("points", groups["groups"][0])
