@@ -277,3 +277,13 @@ class TestBackendViews(ClaimCase):
             .web_read_group([("id", "in", self.rule_help.ids)], ["points"], ["category_id"])
         )
         self.assertNotIn("points", groups["groups"][0])
+
+    # ------------------------------------------------------------ claims
+    def test_claim_subjects_have_a_label(self):
+        form = self.arch(self.user_grid, "credit.claim", "form")
+        for name in ("partner_ids", "description", "attachment_ids"):
+            with self.subTest(field=name):
+                node = form.xpath(f"//sheet//field[@name='{name}']")[0]
+                in_group = node.getparent().tag == "group"
+                labelled = form.xpath(f"//label[@for='{name}']")
+                self.assertTrue(in_group or labelled, f"{name} is shown without a label")
