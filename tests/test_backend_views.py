@@ -7,7 +7,7 @@ from datetime import date, datetime
 from lxml import etree
 
 from odoo import Command
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -287,3 +287,27 @@ class TestBackendViews(ClaimCase):
                 in_group = node.getparent().tag == "group"
                 labelled = form.xpath(f"//label[@for='{name}']")
                 self.assertTrue(in_group or labelled, f"{name} is shown without a label")
+
+    def test_claim_cancel_shown_to_who_may_cancel(self):
+        claim = self.submitted(self.user_grid, self.res_a1, self.rule_clean)
+        self.assertEqual(claim.state, "review")
+        # the reviewer of estate A sees no Cancel: it is not theirs to cancel
+        self.assertFalse(self.visible_buttons(self.user_reviewer, claim, "action_cancel"))
+        with self.assertRaisesRegex(AccessError, "Only the submitter"):
+            claim.with_user(self.user_reviewer).action_cancel()
+        # the submitter and the council see one Cancel, and it works for both
+        for user in (self.user_grid, self.user_manager):
+            with self.subTest(user=user.login), self.env.cr.savepoint() as savepoint:
+                self.assertEqual(len(self.visible_buttons(user, claim, "action_cancel")), 1)
+                claim.with_user(user).action_cancel()
+                self.assertEqual(claim.state, "cancelled")
+                # Back to Draft is the submitter's only
+                shown = self.visible_buttons(user, claim, "action_reset_draft")
+                self.assertEqual(bool(shown), user == self.user_grid)
+                savepoint.rollback()
+
+    def test_voucher_cancel_not_shown_to_finance(self):
+        finance = self.arch(self.user_finance_only, "credit.voucher", "form")
+        self.assertFalse(finance.xpath("//button[@name='action_cancel']"))
+        staff = self.arch(self.user_grid, "credit.voucher", "form")
+        self.assertTrue(staff.xpath("//button[@name='action_cancel']"))
