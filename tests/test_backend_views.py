@@ -311,3 +311,41 @@ class TestBackendViews(ClaimCase):
         self.assertFalse(finance.xpath("//button[@name='action_cancel']"))
         staff = self.arch(self.user_grid, "credit.voucher", "form")
         self.assertTrue(staff.xpath("//button[@name='action_cancel']"))
+
+    # ------------------------------------------------------------- rules
+    def test_council_reads_rules_and_simulates_a_change(self):
+        Menu = self.env["ir.ui.menu"]
+        rules_menu = self.env.ref("community_credit.credit_rule_menu")
+        simulate_menu = self.env.ref("community_credit.credit_rule_simulation_menu")
+        council = Menu.with_user(self.user_manager)._visible_menu_ids()
+        self.assertIn(rules_menu.id, council)
+        self.assertIn(simulate_menu.id, council)
+        grid = Menu.with_user(self.user_grid)._visible_menu_ids()
+        self.assertNotIn(simulate_menu.id, grid)
+        # the council reads the rule book (administrators change it)
+        listed = self.arch(self.user_manager, "credit.rule", "list")
+        self.assertEqual(listed.get("edit"), "False")
+        form = self.arch(self.user_manager, "credit.rule", "form")
+        self.assertTrue(form.xpath("//button[@name='action_simulate_change']"))
+        # Simulate a Change from the menu: the council picks the rule
+        action = self.action(
+            self.user_manager, "community_credit.credit_rule_simulation_wizard_action"
+        )
+        self.assertEqual(
+            (action["res_model"], action["target"]), ("credit.rule.simulation.wizard", "new")
+        )
+        Wizard = self.env["credit.rule.simulation.wizard"].with_user(self.user_manager)
+        self.post(self.res_a1, self.rule_help, "simulate-a1")
+        wizard_form = Form(Wizard)
+        wizard_form.rule_id = self.rule_help
+        self.assertEqual(wizard_form.points, 3)
+        wizard_form.points = 2
+        wizard = wizard_form.save()
+        wizard.date_from, wizard.date_to = DAY.replace(day=1), DAY
+        wizard.action_simulate()
+        self.assertEqual((wizard.actual_total, wizard.simulated_total), (3, 2))
+        # from a rule's form, the rule is that one
+        opened = self.rule_help.with_user(self.user_manager).action_simulate_change()
+        wizard_form = Form(Wizard.with_context(**opened["context"]))
+        self.assertEqual(wizard_form.rule_id, self.rule_help)
+        self.assertTrue(wizard_form._get_modifier("rule_id", "readonly"))
