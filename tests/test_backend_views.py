@@ -349,3 +349,42 @@ class TestBackendViews(ClaimCase):
         wizard_form = Form(Wizard.with_context(**opened["context"]))
         self.assertEqual(wizard_form.rule_id, self.rule_help)
         self.assertTrue(wizard_form._get_modifier("rule_id", "readonly"))
+
+    # -------------------------------------------------------- on a phone
+    def test_grid_worker_kanbans(self):
+        mine = self.submitted(self.user_grid, self.res_a1, self.rule_clean)
+        self.claim(self.user_grid, self.res_a2, self.rule_help)
+        # claims: one column per state, cards never dragged into another state
+        kanban, records = self.load_kanban(self.user_grid, "community_credit.credit_claim_action")
+        self.assertEqual(kanban.get("default_group_by"), "state")
+        self.assertEqual(kanban.get("records_draggable"), "0")
+        self.assertEqual(kanban.get("quick_create"), "0")
+        card = {r["id"]: r for r in records}[mine.id]
+        self.assertEqual(card["partner_ids"], [{"id": self.res_a1.id, "display_name": "张三"}])
+        self.assertEqual(card["total_points"], 2)
+        groups = (
+            self.env["credit.claim"]
+            .with_user(self.user_grid)
+            .web_read_group([("submitted_by_id", "=", self.user_grid.id)], ["state"], ["state"])
+        )
+        self.assertEqual(
+            {g["state"]: g["state_count"] for g in groups["groups"]}, {"review": 1, "draft": 1}
+        )
+        # subjects: the residents with their place, phone and points
+        kanban, records = self.load_kanban(
+            self.user_grid,
+            "community_credit.res_partner_action_credit_people",
+            [("id", "in", (self.res_a1 | self.res_b1).ids)],
+        )
+        self.assertTrue(kanban.xpath("//field[@name='credit_place_id']"))
+        self.assertTrue(kanban.xpath("//field[@name='phone']"))
+        cards = {r["id"]: r for r in records}
+        self.assertEqual(cards[self.res_a1.id]["credit_place_id"]["id"], self.building_a1.id)
+        self.assertTrue(cards[self.res_a1.id]["credit_in_scope"])
+        self.assertFalse(cards[self.res_b1.id]["credit_in_scope"])
+        # vouchers: what to hand over
+        kanban, _records = self.load_kanban(
+            self.user_grid, "community_credit.credit_voucher_action"
+        )
+        for name in ("code", "product_tmpl_id", "partner_id", "points", "state"):
+            self.assertTrue(kanban.xpath(f"//field[@name='{name}']"), name)
