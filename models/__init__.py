@@ -42,3 +42,4 @@ from . import credit_notice
 from . import credit_appeal
 from . import credit_repair
 from . import credit_board_view
+from . import ir_http
