@@ -68,6 +68,18 @@ def busy_on_last_try(message):
         raise UserError(message) from exc
 
 
+def is_credit_merchant(user):
+    """True when `user` speaks for a merchant: their shop (their contact's
+    company) has the merchant role, or donates rewards, so that residents hand
+    them vouchers."""
+    # sudo: merchants read neither roles nor rewards; only their own shop is looked at
+    shop = user.sudo().partner_id.commercial_partner_id
+    if "merchant" in shop.credit_role_ids.mapped("code"):
+        return True
+    Reward = user.env["product.template"].sudo().with_context(active_test=False)
+    return bool(Reward.search_count([("credit_merchant_id", "=", shop.id)], limit=1))
+
+
 class CreditMerchantPortal(CustomerPortal):
     """The merchant's page: a form to confirm a hand-over with the code the
     resident shows, and the hand-overs of their shop already confirmed. The
@@ -117,17 +129,6 @@ class CreditMerchantPortal(CustomerPortal):
 class CreditCommitmentPortal(CustomerPortal):
     """The subject's commitments: read and sign a commitment offered to them,
     follow their progress, download the signed commitment."""
-
-    def _prepare_home_portal_values(self, counters):
-        values = super()._prepare_home_portal_values(counters)
-        if "credit_commitment_count" in counters:
-            Commitment = request.env["credit.commitment"]
-            values["credit_commitment_count"] = (
-                Commitment.search_count([("state", "!=", "cancelled")])
-                if Commitment.has_access("read")
-                else 0
-            )
-        return values
 
     def _credit_commitment_values(self, **extra):
         partner = request.env.user.partner_id
@@ -238,6 +239,18 @@ class CreditBoardPortal(CustomerPortal):
 class CreditHomePortal(CustomerPortal):
     """My credit: balance, level, this month's and year's points, the history
     with reasons, and the way to the resident's other credit pages."""
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if not counters:
+            # the /my page itself (its counters come afterwards and return counts
+            # only): a card for each credit page of the user, resident or merchant
+            user = request.env.user
+            values.update(
+                credit_resident=user.has_group("community_credit.group_credit_resident"),
+                credit_merchant=is_credit_merchant(user),
+            )
+        return values
 
     def _credit_home_values(self, **extra):
         partner = request.env.user.partner_id
