@@ -132,14 +132,17 @@ class CreditCommitmentPortal(CustomerPortal):
 
     def _credit_commitment_values(self, **extra):
         partner = request.env.user.partner_id
+        # sudo: residents may read templates; the offer depends on roles they cannot read
+        offered = request.env["credit.commitment.template"].sudo()._offered_templates(partner)
         values = self._prepare_portal_layout_values()
         values.update(
             page_name="credit_commitments",
             commitments=request.env["credit.commitment"].search(
                 [("partner_id", "=", partner.id), ("state", "!=", "cancelled")]
             ),
-            # sudo: residents may read templates; the offer depends on roles they cannot read
-            offered=request.env["credit.commitment.template"].sudo()._offered_templates(partner),
+            offered=offered,
+            # the period, both outcomes and what already breaks each one, before signing
+            terms={template.id: template._portal_terms(partner) for template in offered},
         )
         values.update(extra)
         return values
@@ -187,7 +190,11 @@ class CreditCommitmentPortal(CustomerPortal):
         template = values["offered"].filtered(lambda t: t.id == template_id)
         if not template:
             return request.redirect("/my/credit/commitments")
-        values.update(page_name="credit_commitment_sign", template=template)
+        values.update(
+            page_name="credit_commitment_sign",
+            template=template,
+            terms=values["terms"][template.id],
+        )
         return request.render("community_credit.portal_commitment_sign", values)
 
     @http.route(
