@@ -145,10 +145,10 @@ class EventEvent(models.Model):
     @api.depends_context("lang")
     def _compute_credit_hours_display(self):
         for event in self:
+            # 3 -> "3", 2.5 -> "2.5" (formatted apart: the term is the message alone)
+            hours = f"{event.credit_hours:g}"
             event.credit_hours_display = (
-                self.env._("%(hours)s hours", hours=f"{event.credit_hours:g}")
-                if event.credit_hours
-                else False
+                self.env._("%(hours)s hours", hours=hours) if event.credit_hours else False
             )
 
     @api.constrains("credit_hours")
