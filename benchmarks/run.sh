@@ -22,6 +22,8 @@
 #   BENCH=load bash benchmarks/run.sh       # 50 residents on a 4-worker Odoo for 2 minutes (bench_load.py)
 #   BENCH=city bash benchmarks/run.sh       # the whole city, 10,000,000 lines, next to Odoo's
 #                                           # loyalty module (bench_city.py; installs loyalty too)
+#   BENCH=cluster bash benchmarks/run.sh    # one Odoo node, then two nodes, a streaming replica and
+#                                           # haproxy (scripts/cluster.sh; root; bench_cluster.py)
 #
 # runs the month of claims of a 35,000-resident community instead, in its own
 # database (community_credit_bench_claims).
@@ -48,7 +50,8 @@ case "$BENCH" in
     index) DB="${BENCH_DB:-community_credit_bench}" ;;
     load) DB="${BENCH_DB:-community_credit_bench_load}" ;;
     city) DB="${BENCH_DB:-community_credit_bench_city}" ;;
-    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments', 'index', 'load' or 'city', not '$BENCH'." ;;
+    cluster) DB="${BENCH_DB:-community_credit_bench_cluster}" ;;
+    *) die "BENCH must be 'ledger', 'claims', 'events', 'settlement', 'commitments', 'index', 'load', 'city' or 'cluster', not '$BENCH'." ;;
 esac
 # the city compares with Odoo's loyalty module: install it too
 INSTALL="$ADDON_NAME"

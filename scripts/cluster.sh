@@ -20,7 +20,7 @@
 #   Load balancer        Debian's haproxy on 127.0.0.1:8270: /websocket to the
 #                        nodes' gevent ports, everything else to their HTTP ports
 #                        (round robin, health-checked on /web/health); its
-#                        statistics on 127.0.0.1:8279
+#                        statistics on a socket in the state directory
 #
 # Settings (environment):
 #   CLUSTER_DB        database (default community_credit_cluster), created with
@@ -234,6 +234,8 @@ write_haproxy_cfg() {
 # written by community_credit scripts/cluster.sh
 global
     maxconn 4000
+    # statistics: bash scripts/cluster.sh status reads them here
+    stats socket $STATE/haproxy.sock mode 600 level user
 
 defaults
     mode http
@@ -273,18 +275,17 @@ CFG
     for n in $(seq "$NODES"); do
         echo "    server node$n 127.0.0.1:$((GEVENT_PORT + n - 1)) check inter 3s rise 1" >> "$STATE/haproxy.cfg"
     done
-    cat >> "$STATE/haproxy.cfg" <<CFG
-
-listen statistics
-    bind 127.0.0.1:$((BALANCER_PORT + 9))
-    stats enable
-    stats uri /
-CFG
 }
 
-# haproxy's statistics as CSV (its statistics page, ;csv)
+# haproxy's statistics as CSV, from its socket
 haproxy_stat() {
-    http_get "http://127.0.0.1:$((BALANCER_PORT + 9))/;csv" 2>/dev/null || true
+    "$VENV/bin/python" - "$STATE/haproxy.sock" <<'PY' 2>/dev/null || true
+import socket, sys
+with socket.socket(socket.AF_UNIX) as sock:
+    sock.connect(sys.argv[1])
+    sock.sendall(b"show stat\n")
+    sys.stdout.write(b"".join(iter(lambda: sock.recv(65536), b"")).decode())
+PY
 }
 
 # ------------------------------------------------------------------ commands
@@ -405,8 +406,8 @@ cmd_status() {
     for n in $(seq "$NODES"); do show_node "$n"; done
     pid="$(cat "$STATE/haproxy.pid" 2>/dev/null || true)"
     if pid_alive "$pid"; then
-        printf '  Balancer       pid %-7s http://127.0.0.1:%s  (statistics on :%s)\n' \
-            "$pid" "$BALANCER_PORT" $((BALANCER_PORT + 9))
+        printf '  Balancer       pid %-7s http://127.0.0.1:%s  (statistics: %s)\n' \
+            "$pid" "$BALANCER_PORT" "$STATE/haproxy.sock"
         haproxy_stat | awk -F, '$2 ~ /^node/ {printf "      %-15s %-6s %-5s %s requests\n", $1, $2, $18, $8}'
     else
         echo "  Balancer       not running"
@@ -437,6 +438,7 @@ cmd_stop() {
     load_settings || { echo "Nothing to stop ($STATE)."; return 0; }
     local n pidfile
     stop_pid_group "the balancer" "$STATE/haproxy.pid"
+    rm -f "$STATE/haproxy.sock"
     for pidfile in "$STATE"/node*.pid; do
         [ -e "$pidfile" ] || continue
         n="$(basename "$pidfile" .pid)"
