@@ -229,7 +229,7 @@ class TestPortalHome(PortalHomeCase):
         self.assertIn("-3", self.outcome(response.text, "broken"))
 
     def test_commitment_already_broken_is_not_signed(self):
-        self.fight_today()
+        fight = self.fight_today()
         Commitment = self.env["credit.commitment"]
         self.authenticate("t_resident", "t_resident")
         listing = self.url_open("/my/credit/commitments").text
@@ -238,6 +238,8 @@ class TestPortalHome(PortalHomeCase):
         self.assertIn("o_credit_commitment_warning", page)
         self.assertIn("can no longer be kept", page)
         self.assertNotIn("o_credit_commitment_sign_form", page)
+        notice = self.env["credit.notice"].search([("ledger_line_id", "=", fight.id)])
+        self.assertIn(f'href="/my/credit/notices#credit_notice_{notice.id}"', page)
         # the form sent anyway: refused by the server, with the reason
         refused = self.sign_form(self.pact)
         self.assertIn("already breaks it", refused.text)
