@@ -64,6 +64,7 @@
         "views/menus.xml",
     ],
     "demo": [
+        "demo/res_company_demo.xml",
         "demo/credit_place_demo.xml",
         "demo/credit_rule_demo.xml",
         "demo/res_partner_demo.xml",
