@@ -27,147 +27,185 @@ _logger = logging.getLogger(__name__)
 PERIOD_WEIGHTS = {"day": 8.0, "week": 4.0, "month": 2.5, "year": 0.6, "none": 3.0}
 # How common a behaviour is, beyond its category's rhythm (unknown behaviours: 1).
 BEHAVIOUR_FREQUENCY = {
-    "returning-lost-property": 0.08,
-    "six-have-family": 0.4,
-    "honour": 0.4,
-    "charity-donation": 0.6,
-    "illegal-parking": 5.0,
-    "public-property-damage": 1.5,
-    "noise": 1.5,
+    "拾金不昧": 0.08,
+    "六有家庭": 0.4,
+    "评优表彰": 0.4,
+    "爱心捐赠": 0.6,
+    "乱停乱放": 5.0,
+    "损坏公共设施": 1.5,
+    "噪音扰民": 1.5,
 }
 # Share of lines that deduct points, where the community deducts at all.
 DEDUCTION_SHARE = 0.06
 # Extra liking of some roles for some behaviours (unknown behaviours: neutral).
 ROLE_AFFINITY = {
-    "volunteer": {"volunteering": 3.0, "visiting-elders": 2.0, "neighbour-help": 1.5},
-    "party_member": {"volunteering": 2.0, "community-meeting": 2.0, "law-learning": 1.5},
-    "building_head": {"mediation": 2.5, "community-meeting": 2.0, "garbage-sorting": 1.5},
-    "grid_worker": {"mediation": 2.0, "visiting-elders": 1.5},
-    "merchant": {"free-haircut": 4.0, "charity-donation": 3.0, "volunteering": 0.5},
-    "social_organisation": {"mediation": 4.0, "visiting-elders": 4.0, "volunteering": 2.0},
-    "resident_unit": {"charity-donation": 2.0, "community-meeting": 2.0},
-    "party_group": {"volunteering": 2.0, "red-board-community": 1.5},
+    "volunteer": {"志愿服务": 3.0, "看望独居老人": 2.0, "邻里互助": 1.5},
+    "party_member": {"志愿服务": 2.0, "参加居民大会": 2.0, "学法普法": 1.5},
+    "building_head": {"调解纠纷": 2.5, "参加居民大会": 2.0, "垃圾分类": 1.5},
+    "grid_worker": {"调解纠纷": 2.0, "看望独居老人": 1.5},
+    "merchant": {"义务理发": 4.0, "爱心捐赠": 3.0, "志愿服务": 0.5},
+    "social_organisation": {"调解纠纷": 4.0, "看望独居老人": 4.0, "志愿服务": 2.0},
+    "resident_unit": {"爱心捐赠": 2.0, "参加居民大会": 2.0},
+    "party_group": {"志愿服务": 2.0, "登上社区红榜": 1.5},
 }
 # Reasons as a council clerk would write them; {place} is the estate or grid.
 DESCRIPTIONS = {
-    "garbage-sorting": [
+    "垃圾分类": [
         "在{place}垃圾分类投放点规范分类投放",
         "坚持定时定点分类投放生活垃圾",
         "主动将可回收物分拣后投放",
     ],
-    "civilised-dog-walking": [
+    "文明养犬": [
         "遛狗牵绳并及时清理粪便",
-        "在{place}文明遛犬,主动清理犬只粪便",
+        "在{place}文明遛犬，主动清理犬只粪便",
     ],
-    "volunteering": [
+    "志愿服务": [
         "参加{place}环境卫生整治志愿服务",
         "参加社区疫苗接种点秩序维护志愿服务",
         "参加“文明交通”劝导志愿服务",
         "参加社区图书角整理志愿服务",
         "参加防汛值守志愿服务",
     ],
-    "law-learning": [
+    "学法普法": [
         "参加社区“民法典进万家”普法讲座",
         "参加道德讲堂活动",
         "参加“身边德法先进”故事会",
     ],
-    "returning-lost-property": [
-        "在{place}拾到钱包一个,已交还失主",
-        "拾到手机主动交社区,已归还失主",
+    "拾金不昧": [
+        "在{place}拾到钱包一个，已交还失主",
+        "拾到手机主动交社区，已归还失主",
     ],
-    "six-have-family": [
-        "参与“六有家庭”建设,经评议小组认定",
+    "六有家庭": [
+        "参与“六有家庭”建设，经评议小组认定",
         "家庭通过“六有家庭”评议",
     ],
-    "family-tradition": [
+    "家风家训": [
         "在家中开展家风家训会",
         "参与“好人家训墙”家训征集",
     ],
-    "filial-care": [
+    "孝老爱亲": [
         "长期悉心照料卧病在床的母亲",
-        "陪同老人就医,照料生活起居",
-        "孝老爱亲,邻居反映良好",
+        "陪同老人就医，照料生活起居",
+        "孝老爱亲，邻居反映良好",
     ],
-    "family-activity": [
+    "家庭文明实践": [
         "全家参加社区亲子阅读活动",
         "全家参加社区家庭运动会",
         "全家参加“垃圾分类我先行”家庭行动",
     ],
-    "mediation": [
-        "调解{place}楼上楼下漏水纠纷,双方达成一致",
+    "调解纠纷": [
+        "调解{place}楼上楼下漏水纠纷，双方达成一致",
         "调解邻里停车位纠纷成功",
-        "调解家庭赡养矛盾,达成调解协议",
+        "调解家庭赡养矛盾，达成调解协议",
         "调解装修噪音纠纷成功",
     ],
-    "visiting-elders": [
-        "上门看望{place}独居老人,了解生活需求",
+    "看望独居老人": [
+        "上门看望{place}独居老人，了解生活需求",
         "“安心敲门”看望结对独居老人",
         "陪伴独居老人聊天并排查用电安全",
     ],
-    "free-haircut": [
+    "义务理发": [
         "为行动不便老人上门义务理发",
         "为困难群众义务理发1次",
     ],
-    "neighbour-help": [
+    "邻里互助": [
         "为生病邻居代购药品和蔬菜",
         "帮邻居照看孩子",
         "搀扶摔倒的老人并送回家",
     ],
-    "red-board-estate": [
+    "登上小区红榜": [
         "登上{place}季度红榜",
     ],
-    "red-board-community": [
+    "登上社区红榜": [
         "登上龙海社区“德法红黑榜”红榜",
     ],
-    "honour": [
+    "评优表彰": [
         "获评年度道德模范",
         "获评年度优秀志愿者",
         "获评年度普法达人",
     ],
-    "community-meeting": [
+    "参加居民大会": [
         "参加居民大会",
-        "参加居民议事会,讨论{place}加装电梯事项",
+        "参加居民议事会，讨论{place}加装电梯事项",
         "参加辖区单位公益讲座",
     ],
-    "charity-donation": [
+    "爱心捐赠": [
         "向“道德积分银行”捐赠兑换商品",
         "为困难家庭捐赠米面油",
         "捐赠衣物和学习用品",
     ],
-    "littering": [
-        "在{place}楼道乱扔垃圾,经劝导后改正",
-        "高空抛物,经核实",
+    "乱扔垃圾": [
+        "在{place}楼道乱扔垃圾，经劝导后改正",
+        "高空抛物，经核实",
     ],
-    "dog-nuisance": [
-        "遛狗未牵绳,经劝导不改",
-        "未清理犬只粪便,经核实",
+    "不文明养犬": [
+        "遛狗未牵绳，经劝导不改",
+        "未清理犬只粪便，经核实",
     ],
-    "illegal-parking": [
+    "乱停乱放": [
         "车辆占用{place}消防通道",
         "电动车在楼道内停放充电",
     ],
-    "noise": [
-        "夜间装修噪音扰民,经邻居投诉核实",
-        "深夜高声喧哗,影响邻居休息",
+    "噪音扰民": [
+        "夜间装修噪音扰民，经邻居投诉核实",
+        "深夜高声喧哗，影响邻居休息",
     ],
-    "elder-neglect": [
-        "不尽赡养义务,经评议小组调查核实",
+    "不尽赡养义务": [
+        "不尽赡养义务，经评议小组调查核实",
     ],
-    "fighting": [
-        "因停车纠纷与邻居打架,经派出所处理",
+    "打架斗殴": [
+        "因停车纠纷与邻居打架，经派出所处理",
     ],
-    "public-property-damage": [
+    "损坏公共设施": [
         "在{place}绿地毁绿种菜",
         "损坏小区健身器材",
     ],
-    "community-consultation": [
+    "议事协商": [
         "参加楼栋协商会",
         "参加居民议事会并提出建议",
     ],
-    "model-family": [
+    "最美家庭": [
         "获评年度“最美家庭”",
     ],
 }
+
+
+# The Double Ninth (重阳节, ninth day of the ninth lunar month), the day of respect for
+# the elderly, by year; the demo names an event after it only on these days.
+DOUBLE_NINTH = {
+    day.year: day
+    for day in map(
+        fields.Date.to_date,
+        (
+            "2024-10-11",
+            "2025-10-29",
+            "2026-10-18",
+            "2027-10-08",
+            "2028-10-26",
+            "2029-10-16",
+            "2030-10-05",
+            "2031-10-24",
+            "2032-10-12",
+            "2033-10-01",
+            "2034-10-20",
+            "2035-10-09",
+            "2036-10-27",
+            "2037-10-17",
+            "2038-10-07",
+            "2039-10-26",
+            "2040-10-14",
+        ),
+    )
+}
+
+
+def double_ninth_around(day):
+    """(the last Double Ninth before `day`, the next one from `day` on); None where the
+    table does not reach."""
+    days = sorted(DOUBLE_NINTH.values())
+    last = [d for d in days if d < day]
+    coming = [d for d in days if d >= day]
+    return (last[-1] if last else None, coming[0] if coming else None)
 
 
 # Rongcheng's "contract + credit": a commitment for each of the four kinds of people and
@@ -182,9 +220,9 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc1_demo",
         "deduction": "community_credit.rule_lhc2_demo",
         "text": (
-            "<p>本人自愿加入龙海社区积分制管理,承诺:遵守居民公约,家庭和睦、邻里"
-            "团结、发扬正气、遵守秩序、信守公德;积极参与垃圾分类、志愿服务和社区公益"
-            "活动;如实申报积分,接受群众监督。</p>"
+            "<p>本人自愿加入龙海社区积分制管理，承诺：遵守居民公约，家庭和睦、邻里"
+            "团结、发扬正气、遵守秩序、信守公德；积极参与垃圾分类、志愿服务和社区公益"
+            "活动；如实申报积分，接受群众监督。</p>"
         ),
         "obligations": [
             ("全年获得积分不少于20分", "points", 20.0, (), 1),
@@ -199,9 +237,9 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc1_demo",
         "deduction": "community_credit.rule_lhc2_demo",
         "text": (
-            "<p>作为在职党员,我承诺:亮身份、践承诺,每年到社区报到并"
-            "参加不少于12次社区服务,全年获得不少于5个信用积分,带头遵"
-            "守居民公约,发挥先锋模范作用。</p>"
+            "<p>作为在职党员，我承诺：亮身份、践承诺，每年到社区报到并"
+            "参加不少于12次社区服务，全年获得不少于5个信用积分，带头遵"
+            "守居民公约，发挥先锋模范作用。</p>"
         ),
         "obligations": [
             ("全年参加社区服务不少于12次", "services", 12.0, (), 2),
@@ -217,8 +255,8 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc1_demo",
         "deduction": None,
         "text": (
-            "<p>作为楼栋长,我承诺:熟悉本楼栋居民情况,每季度看望独居"
-            "老人不少于3次,及时调解邻里纠纷,按时收集上报楼栋居民信息。"
+            "<p>作为楼栋长，我承诺：熟悉本楼栋居民情况，每季度看望独居"
+            "老人不少于3次，及时调解邻里纠纷，按时收集上报楼栋居民信息。"
             "</p>"
         ),
         "obligations": [
@@ -240,8 +278,8 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc1_demo",
         "deduction": None,
         "text": (
-            "<p>作为网格员,我承诺:每月入户走访网格内居民,如实采集、"
-            "及时上报居民信用信息,不虚报、不漏报,每季度参加志愿服务不少"
+            "<p>作为网格员，我承诺：每月入户走访网格内居民，如实采集、"
+            "及时上报居民信用信息，不虚报、不漏报，每季度参加志愿服务不少"
             "于2次。</p>"
         ),
         "obligations": [
@@ -257,8 +295,8 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc3_demo",
         "deduction": None,
         "text": (
-            "<p>社区党组织承诺:每季度开展一次主题党日活动,组织党员参"
-            "与社区志愿服务,带头公开积分评议结果,接受居民监督。</p>"
+            "<p>社区党组织承诺：每季度开展一次主题党日活动，组织党员参"
+            "与社区志愿服务，带头公开积分评议结果，接受居民监督。</p>"
         ),
         "obligations": [
             ("每季度开展主题党日活动", "manual", 0, (), 1),
@@ -273,8 +311,8 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc3_demo",
         "deduction": None,
         "text": (
-            "<p>驻区单位承诺:开放场地和资源参与社区共建,组织职工参加"
-            "社区志愿服务,全年为社区公益贡献不少于10个积分。</p>"
+            "<p>驻区单位承诺：开放场地和资源参与社区共建，组织职工参加"
+            "社区志愿服务，全年为社区公益贡献不少于10个积分。</p>"
         ),
         "obligations": [
             ("开放场地资源参与社区共建", "manual", 0, (), 1),
@@ -289,12 +327,12 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc3_demo",
         "deduction": "community_credit.rule_lhc2_demo",
         "text": (
-            "<p>本店承诺:明码标价、诚信经营,无消费投诉;按承诺提供积"
-            "分兑换商品,每季度参与爱心捐赠或爱心理发等公益活动至少1次。"
+            "<p>本店承诺：明码标价、诚信经营，无消费投诉；按承诺提供积"
+            "分兑换商品，每季度参与爱心捐赠或爱心理发等公益活动至少1次。"
             "</p>"
         ),
         "obligations": [
-            ("明码标价、诚信经营,无消费投诉", "manual", 0, (), 2),
+            ("明码标价、诚信经营，无消费投诉", "manual", 0, (), 2),
             (
                 "每季度参与公益活动至少1次",
                 "rule_lines",
@@ -313,8 +351,8 @@ COMMITMENT_TEMPLATES = [
         "bonus": "community_credit.rule_lhc3_demo",
         "deduction": None,
         "text": (
-            "<p>社会组织承诺:依法依章程开展活动,每季度开展调解或敲门"
-            "走访服务不少于2次,按时报送活动记录。</p>"
+            "<p>社会组织承诺：依法依章程开展活动，每季度开展调解或敲门"
+            "走访服务不少于2次，按时报送活动记录。</p>"
         ),
         "obligations": [
             (
@@ -515,7 +553,7 @@ class CreditDemo(models.AbstractModel):
             )
             if managers:  # corrections are the council's: post them in its name
                 to_reverse = to_reverse.with_user(managers[0]).sudo()
-            lines |= to_reverse._reverse("录入错误,已更正")
+            lines |= to_reverse._reverse("录入错误，已更正")
         _logger.info(
             "Community credit demo: %s ledger lines posted for %s",
             len(lines),
@@ -566,10 +604,10 @@ class CreditDemo(models.AbstractModel):
             partner, rule = item["partner"], item["rule"]
             text = (
                 f"{rule.display_name}\n"
-                f"对象:{partner.name}\n"
-                f"日期:{item['date']}\n"
-                f"事由:{item['description']}\n"
-                f"认定:{partner.credit_place_id.complete_name} 道德积分评议小组\n"
+                f"对象：{partner.name}\n"
+                f"日期：{item['date']}\n"
+                f"事由：{item['description']}\n"
+                f"认定：{partner.credit_place_id.complete_name} 道德积分评议小组\n"
             )
             vals_list.append(
                 {
@@ -637,7 +675,7 @@ class CreditDemo(models.AbstractModel):
             )
         )
         descriptions = [
-            "在楼栋清理楼道杂物,邻居可作证",
+            "在楼栋清理楼道杂物，邻居可作证",
             "帮助独居老人买菜、送药",
             "参加小区环境卫生整治",
             "主动劝导乱停车辆并协助挪车",
@@ -707,28 +745,34 @@ class CreditDemo(models.AbstractModel):
                     {
                         "claim_id": published[0].id,
                         "objector_id": neighbour.id,
-                        "reason": "当天楼道并未清理,请评议小组核实。",
+                        "reason": "当天楼道并未清理，请评议小组核实。",
                     }
                 )
-        rejected.with_user(reviewer).action_reject("照片与描述不符,且无人证实。")
+        rejected.with_user(reviewer).action_reject("照片与描述不符，且无人证实。")
         sent_back.with_user(reviewer).action_send_back("请补充活动地点和时间。")
         groups.invalidate_recordset()
         _logger.info("Community credit demo: %s claims for %s", len(submitted), community.name)
         return submitted
 
     @api.model
-    def _generate_events(self, community_xmlid, seed=11):
+    def _generate_events(self, community_xmlid, venue_xmlid=None, seed=11):
         """Volunteer teams, past events with their attendances (posted through the
-        attendance hook) and an upcoming event open for registration. Runs once."""
+        attendance hook), the last Double Ninth's visits to elders on its day, and an
+        upcoming event open for registration, all at `venue_xmlid` (else the company's
+        address). Runs once.
+
+        The events send no e-mail: residents hear of them from their grid worker and
+        the portal, and Odoo's default schedulers would render a PDF ticket for every
+        registration (in the sign-up request, or in the hourly mail job)."""
         community = self.env.ref(community_xmlid)
         Team = self.env["credit.volunteer.team"].sudo()
         if Team.search_count([("community_id", "=", community.id)], limit=1):
             return Team
         rng = random.Random(seed)
         rules = self.env["credit.rule"].search([("community_id", "=", community.id)])
-        volunteering = rules.filtered(lambda r: r.behaviour == "volunteering")[:1]
-        visiting = rules.filtered(lambda r: r.behaviour == "visiting-elders")[:1] or volunteering
-        mediation = rules.filtered(lambda r: r.behaviour == "mediation")[:1] or volunteering
+        volunteering = rules.filtered(lambda r: r.behaviour == "志愿服务")[:1]
+        visiting = rules.filtered(lambda r: r.behaviour == "看望独居老人")[:1] or volunteering
+        mediation = rules.filtered(lambda r: r.behaviour == "调解纠纷")[:1] or volunteering
         people = (
             self.env["res.partner"]
             .sudo()
@@ -757,61 +801,73 @@ class CreditDemo(models.AbstractModel):
             ]
         )
         event_type = self.env["event.type"].create(
-            {"name": "社区志愿服务", "credit_rule_id": volunteering.id}
+            {
+                "name": "社区志愿服务",
+                "credit_rule_id": volunteering.id,
+                "event_type_mail_ids": [Command.clear()],
+            }
         )
+        venue = self.env.ref(venue_xmlid) if venue_xmlid else self.env.company.partner_id
+        council = self.env.ref("community_credit.user_council_demo", raise_if_not_found=False)
         today = fields.Date.context_today(self)
         # Longhai keeps Beijing time: 01:00 UTC is nine in the morning
         Event = self.env["event.event"].with_context(
             tracking_disable=True, default_date_tz="Asia/Shanghai"
         )
+
+        def hold(name, day, hours, rule, team, **vals):
+            start = datetime.combine(day, time(1, 0))
+            return Event.create(
+                {
+                    "name": name,
+                    "event_type_id": event_type.id,
+                    "date_begin": start,
+                    "date_end": start + timedelta(hours=hours),
+                    "credit_rule_id": rule.id,
+                    "credit_team_id": team.id,
+                    "credit_community_id": community.id,
+                    "address_id": venue.id,
+                    "user_id": (council or self.env.user).id,
+                    **vals,
+                }
+            )
+
+        attended = self.env["event.registration"]
+
+        def attend(event, team):
+            nonlocal attended
+            members = team.member_ids.browse(
+                rng.sample(team.member_ids.ids, max(1, len(team.member_ids) * 2 // 3))
+            )
+            registrations = self.env["event.registration"].create(
+                [{"event_id": event.id, "partner_id": p.id} for p in members]
+            )
+            for registration in registrations:
+                try:
+                    with self.env.cr.savepoint():
+                        registration.action_set_done()
+                        attended |= registration
+                except UserError as exc:  # a cap reached: the demo moves on
+                    _logger.info("Community credit demo: attendance not counted: %s", exc)
+
         plans = [
-            (teams[0], visiting, "安心敲门:看望独居老人", 2),
+            (teams[0], visiting, "安心敲门：看望独居老人", 2),
             (teams[1], mediation, "楼栋矛盾纠纷调解日", 3),
             (teams[2], volunteering, "小区环境卫生整治", 2.5),
         ]
-        attended = self.env["event.registration"]
         for weeks_ago in (10, 7, 4, 2):
             for team, rule, title, hours in plans:
                 day = today - timedelta(weeks=weeks_ago, days=rng.randint(0, 4))
-                start = datetime.combine(day, time(1, 0))
-                event = Event.create(
-                    {
-                        "name": f"{title}({day:%m月%d日})",
-                        "event_type_id": event_type.id,
-                        "date_begin": start,
-                        "date_end": start + timedelta(hours=hours),
-                        "credit_rule_id": rule.id,
-                        "credit_team_id": team.id,
-                        "credit_community_id": community.id,
-                    }
-                )
-                members = team.member_ids.browse(
-                    rng.sample(team.member_ids.ids, max(1, len(team.member_ids) * 2 // 3))
-                )
-                registrations = self.env["event.registration"].create(
-                    [{"event_id": event.id, "partner_id": p.id} for p in members]
-                )
-                for registration in registrations:
-                    try:
-                        with self.env.cr.savepoint():
-                            registration.action_set_done()
-                            attended |= registration
-                    except UserError as exc:  # a cap reached: the demo moves on
-                        _logger.info("Community credit demo: attendance not counted: %s", exc)
-        upcoming = today + timedelta(days=5)
-        Event.create(
-            {
-                "name": "重阳节敬老志愿服务",
-                "event_type_id": event_type.id,
-                "date_begin": datetime.combine(upcoming, time(1, 0)),
-                "date_end": datetime.combine(upcoming, time(4, 0)),
-                "credit_rule_id": visiting.id,
-                "credit_team_id": teams[0].id,
-                "credit_community_id": community.id,
-                "seats_max": 30,
-                "seats_limited": True,
-            }
-        )
+                attend(hold(f"{title}（{day:%m月%d日}）", day, hours, rule, team), team)
+        # festivals on their day: the last Double Ninth's visits, the next one if it is near
+        last, coming = double_ninth_around(today)
+        if last and (today - last).days < 365:
+            attend(hold(f"{last.year}年重阳节敬老志愿服务", last, 3, visiting, teams[0]), teams[0])
+        if coming and 2 <= (coming - today).days <= 30:
+            upcoming, title = coming, "重阳节敬老志愿服务"
+        else:
+            upcoming, title = today + timedelta(days=5), "关爱独居老人志愿服务"
+        hold(title, upcoming, 3, visiting, teams[0], seats_max=30, seats_limited=True)
         _logger.info(
             "Community credit demo: %s teams, %s attendances for %s",
             len(teams),
@@ -1039,7 +1095,7 @@ class CreditDemo(models.AbstractModel):
                     "rule_id": rule.id,
                     "date": day,
                     "origin": "manual",
-                    "description": "遛狗未牵绳,邻居投诉,网格员现场劝导并拍照",
+                    "description": "遛狗未牵绳，邻居投诉，网格员现场劝导并拍照",
                     "granted_by_id": self.env.ref(granter_xmlid).id,
                     "idempotency_key": f"demo-notice-{partner.id}",
                 }
@@ -1062,6 +1118,10 @@ class CreditDemo(models.AbstractModel):
         boards = Board.create(
             [{"place_id": place.id, "date_from": last_month} for place in community | estates]
         )
+        # the council chairs the boards: generated and published in its name
+        council = self.env.ref("community_credit.user_council_demo", raise_if_not_found=False)
+        if council:
+            boards = boards.with_user(council)
         boards.action_generate()
         boards.filtered("line_ids").action_publish()
         honours = Board.create(
@@ -1073,7 +1133,7 @@ class CreditDemo(models.AbstractModel):
                 "size": 5,
             }
         )
-        honours.action_generate()
+        (honours.with_user(council) if council else honours).action_generate()
         Period = self.env["credit.index.period"].with_context(tracking_disable=True)
         city = self.env.ref(city_xmlid)
         for months_back in range(6, 0, -1):
