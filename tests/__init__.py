@@ -38,3 +38,4 @@ from . import test_reports_pdf
 from . import test_activities
 from . import test_backend_views
 from . import test_portal_home
+from . import test_demo_data

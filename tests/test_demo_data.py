@@ -1,0 +1,201 @@
+"""The demo database (`make demo`) is a believable Chinese community.
+
+These tests read the demo data the test database is installed with (`make test`
+installs the addon with it), as the demo users who see it: the company is
+Longhai's residents' committee, in yuan and Beijing time; its events sit in the
+community and name a festival only on its day; the history reads in Chinese; and
+no demo event makes Odoo's mail job render PDF tickets.
+"""
+
+import base64
+import re
+import unittest
+from datetime import date
+
+import pytz
+
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import file_open
+
+# Festivals a demo event could be named after, and their days, from the Chinese
+# calendar (the Double Ninth, 重阳节, is the ninth day of the ninth lunar month) or
+# fixed in the Gregorian one (month, day).
+LUNAR_FESTIVALS = {
+    "重阳": {
+        date(2024, 10, 11),
+        date(2025, 10, 29),
+        date(2026, 10, 18),
+        date(2027, 10, 8),
+        date(2028, 10, 26),
+        date(2029, 10, 16),
+        date(2030, 10, 5),
+    },
+    "中秋": {
+        date(2024, 9, 17),
+        date(2025, 10, 6),
+        date(2026, 9, 25),
+        date(2027, 9, 15),
+        date(2028, 10, 3),
+    },
+    "端午": {
+        date(2024, 6, 10),
+        date(2025, 5, 31),
+        date(2026, 6, 19),
+        date(2027, 6, 9),
+        date(2028, 5, 28),
+    },
+    "春节": {
+        date(2024, 2, 10),
+        date(2025, 1, 29),
+        date(2026, 2, 17),
+        date(2027, 2, 6),
+        date(2028, 1, 26),
+    },
+}
+FIXED_FESTIVALS = {"学雷锋": (3, 5), "国庆": (10, 1), "国际志愿者日": (12, 5), "元旦": (1, 1)}
+
+DEMO_USERS = [
+    "base.user_admin",
+    "base.user_demo",
+    "base.demo_user0",
+    "community_credit.user_council_demo",
+    "community_credit.user_gridworker_demo",
+    "community_credit.user_reviewer_demo",
+    "community_credit.user_finance_demo",
+    "community_credit.user_resident_demo",
+    "community_credit.user_merchant_demo",
+]
+CHINESE_USERS = [xmlid for xmlid in DEMO_USERS if xmlid.startswith("community_credit.")]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@tagged("post_install", "-at_install")
+class TestDemoData(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.community = cls.env.ref("community_credit.community_longhai_demo", False)
+        if not cls.community:
+            raise unittest.SkipTest("the database has no demo data")
+        cls.council = cls.env.ref("community_credit.user_council_demo")
+        cls.resident = cls.env.ref("community_credit.user_resident_demo")
+        cls.company = cls.env.ref("base.main_company")
+
+    def test_company_is_the_community(self):
+        company = self.company.with_user(self.council)
+        self.assertEqual(company.currency_id, self.env.ref("base.CNY"))
+        self.assertTrue(company.currency_id.active)
+        self.assertEqual(company.name, "龙海社区居民委员会")
+        partner = company.partner_id
+        self.assertEqual(partner.tz, "Asia/Shanghai")
+        self.assertEqual(partner.country_id, self.env.ref("base.cn"))
+        self.assertEqual(partner.state_id, self.env.ref("base.state_cn_CQ"))
+        address = partner._display_address()
+        for foreign in ("YourCompany", "San Francisco", "Executive Park"):
+            self.assertNotIn(foreign, address)
+            self.assertNotIn(foreign, company.name)
+        self.assertIn("龙海大道100号", address)
+        # Odoo's "Your logo" image is gone: the community's own logo
+        with file_open("base/static/img/res_company_logo.png", "rb") as odoo_logo:
+            self.assertNotEqual(company.logo, base64.b64encode(odoo_logo.read()))
+        with file_open("community_credit/static/description/demo_company_logo.png", "rb") as logo:
+            self.assertEqual(company.logo, base64.b64encode(logo.read()))
+
+    # events are read as the superuser: of the demo users only the administrator has
+    # Odoo's Events app (residents see the upcoming ones on the portal)
+
+    def test_events_sit_in_the_community(self):
+        events = self.env["event.event"].search([])
+        self.assertTrue(events.filtered("credit_community_id"))
+        for event in events:
+            venue = (event.address_inline or "") + (event.address_id.contact_address or "")
+            for foreign in ("YourCompany", "San Francisco", "Los Angeles", "Reno", "London"):
+                self.assertNotIn(foreign, venue, event.name)
+            self.assertTrue(CJK.search(event.name), f"{event.name} is not a community event")
+        demo = events.filtered(lambda e: e.credit_community_id == self.community)
+        self.assertEqual(
+            demo.address_id, self.env.ref("community_credit.partner_longhai_centre_demo")
+        )
+        self.assertEqual(set(demo.mapped("date_tz")), {"Asia/Shanghai"})
+
+    def test_festival_events_fall_on_their_day(self):
+        events = self.env["event.event"].search([])
+        named = 0
+        for event in events:
+            day = (
+                pytz.utc.localize(event.date_begin)
+                .astimezone(pytz.timezone(event.date_tz or "Asia/Shanghai"))
+                .date()
+            )
+            for festival, days in LUNAR_FESTIVALS.items():
+                if festival in event.name:
+                    named += 1
+                    self.assertIn(day, days, f"{event.name} is held on {day}, not on {festival}")
+            for festival, (month, mday) in FIXED_FESTIVALS.items():
+                if festival in event.name:
+                    named += 1
+                    self.assertEqual((day.month, day.day), (month, mday), event.name)
+        # the last Double Ninth's visits to elders are in the demo (on its day)
+        self.assertTrue(named)
+
+    def test_behaviours_are_readable_words(self):
+        rules = (
+            self.env["credit.rule"]
+            .with_user(self.council)
+            .search([("community_id", "child_of", self.community.id)])
+        )
+        rules |= self.env.ref("community_credit.rule_db01_demo")
+        self.assertGreater(len(rules), 25)
+        english = rules.filtered(lambda r: r.behaviour and r.behaviour.isascii())
+        self.assertFalse(english, english.mapped("behaviour"))
+        self.assertEqual(self.env.ref("community_credit.rule_lh13_demo").behaviour, "邻里互助")
+
+    def test_history_reads_in_chinese(self):
+        # the resident's passbook: her redemptions and the rest of her lines
+        lines = self.env["credit.ledger.line"].with_user(self.resident).search([])
+        self.assertTrue(lines)
+        redemptions = self.env["credit.ledger.line"].search([("origin", "=", "redemption")])
+        self.assertTrue(redemptions)
+        for line in list(lines) + list(redemptions):
+            self.assertNotIn("Redeemed", line.description or "")
+            self.assertTrue(CJK.search(line.description or ""), line.description)
+        # the review steps in the claims' chatter, as the council reads them
+        claims = (
+            self.env["credit.claim"]
+            .with_user(self.council)
+            .search([("community_id", "=", self.community.id)])
+        )
+        self.assertTrue(claims)
+        bodies = claims.sudo().message_ids.mapped(lambda m: str(m.body or ""))
+        for english in ("Certified by the review group", "Submitted for review", "Credit Claim"):
+            self.assertFalse([b for b in bodies if english in b], english)
+        self.assertTrue([b for b in bodies if "评议小组已审核认定" in b])
+
+    def test_demo_users_live_in_beijing_time(self):
+        for xmlid in DEMO_USERS:
+            user = self.env.ref(xmlid)
+            self.assertEqual(user.tz, "Asia/Shanghai", xmlid)
+        for xmlid in CHINESE_USERS:
+            self.assertEqual(self.env.ref(xmlid).lang, "zh_CN", xmlid)
+        # the administrator reads English, as the README says
+        self.assertEqual(self.env.ref("base.user_admin").lang, "en_US")
+
+    def test_no_event_renders_tickets_by_mail(self):
+        # Odoo's mail job would render a PDF per registration (and pass the cron's time
+        # limit): no active event has a scheduler whose template attaches a report
+        schedulers = self.env["event.mail"].search([("event_id.active", "=", True)])
+        with_pdf = schedulers.filtered(
+            lambda s: s.template_ref and s.template_ref.report_template_ids
+        )
+        self.assertFalse(with_pdf, with_pdf.event_id.mapped("name"))
+        # the community's events send no e-mail at all (residents hear of them from
+        # their grid worker and the portal)
+        events = self.env["event.event"].search([("credit_community_id", "=", self.community.id)])
+        self.assertEqual(len(events), 14)  # 12 past, the Double Ninth, one to come
+        self.assertFalse(events.event_mail_ids)
+
+    def test_no_demo_job_calls_home(self):
+        # offline, Odoo's weekly report to services.odoo.com logs a traceback: a demo
+        # that stays up for days does not run it
+        cron = self.env.ref("mail.ir_cron_module_update_notification")
+        self.assertFalse(cron.active)
