@@ -14,6 +14,7 @@ from datetime import date
 
 import pytz
 
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import file_open
 
@@ -111,8 +112,13 @@ class TestDemoData(TransactionCase):
             venue = (event.address_inline or "") + (event.address_id.contact_address or "")
             for foreign in ("YourCompany", "San Francisco", "Los Angeles", "Reno", "London"):
                 self.assertNotIn(foreign, venue, event.name)
-            self.assertTrue(CJK.search(event.name), f"{event.name} is not a community event")
+        # Odoo's sample events (a design fair in Los Angeles...) are archived
+        samples = self.env["event.event"].with_context(active_test=False)
+        for n in range(8):
+            samples |= self.env.ref(f"event.event_{n}")
+        self.assertFalse(samples.filtered("active"))
         demo = events.filtered(lambda e: e.credit_community_id == self.community)
+        self.assertTrue(all(CJK.search(name) for name in demo.mapped("name")))
         self.assertEqual(
             demo.address_id, self.env.ref("community_credit.partner_longhai_centre_demo")
         )
@@ -181,18 +187,28 @@ class TestDemoData(TransactionCase):
         self.assertEqual(self.env.ref("base.user_admin").lang, "en_US")
 
     def test_no_event_renders_tickets_by_mail(self):
-        # Odoo's mail job would render a PDF per registration (and pass the cron's time
-        # limit): no active event has a scheduler whose template attaches a report
-        schedulers = self.env["event.mail"].search([("event_id.active", "=", True)])
-        with_pdf = schedulers.filtered(
-            lambda s: s.template_ref and s.template_ref.report_template_ids
-        )
-        self.assertFalse(with_pdf, with_pdf.event_id.mapped("name"))
-        # the community's events send no e-mail at all (residents hear of them from
-        # their grid worker and the portal)
+        # Odoo's default schedulers render a PDF ticket per registration (in the sign-up
+        # request, or in the hourly mail job, past the cron's time limit): the
+        # community's events send no e-mail at all (residents hear of them from their
+        # grid worker and the portal), and Odoo's sample events are archived (the job
+        # skips archived events)
         events = self.env["event.event"].search([("credit_community_id", "=", self.community.id)])
         self.assertEqual(len(events), 14)  # 12 past, the Double Ninth, one to come
         self.assertFalse(events.event_mail_ids)
+        self.assertFalse(events.event_type_id.event_type_mail_ids)
+        upcoming = events.filtered(lambda e: e.date_end > fields.Datetime.now())
+        self.assertEqual(len(upcoming), 1)
+        # a resident signs up on the portal: no mail is scheduled for her
+        registration = (
+            self.env["event.event"].with_user(self.resident)._credit_portal_register(upcoming.id)
+        )
+        self.assertEqual(registration.sudo().partner_id, self.resident.partner_id)
+        self.assertFalse(registration.sudo().mail_registration_ids)
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("model", "=", "event.registration"), ("res_id", "=", registration.id)]
+            )
+        )
 
     def test_no_demo_job_calls_home(self):
         # offline, Odoo's weekly report to services.odoo.com logs a traceback: a demo
