@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare the Python environment, create a database with realistic demo data
 # (Longhai community), install community_credit and start Odoo on
-# http://localhost:8069. DEMO_DB names the database; RESET=1 recreates it.
+# http://localhost:8069. DEMO_DB names the database (default community_credit_demo),
+# HTTP_PORT the port (default 8069); RESET=1 recreates the database.
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 find_odoo
@@ -31,9 +32,13 @@ cat <<MSG
 
   Community Credit is starting on  http://localhost:$PORT
   Log in as    admin / admin            (administrator, English)
-               council / council        (council member, 中文)
+               council / council        (council: 道德评议会, 中文)
                gridworker / gridworker  (grid worker, 中文)
+               reviewer / reviewer      (review group leader, 中文)
+               finance / finance        (finance: settlements, 中文)
                resident / resident      (resident on the portal, 中文)
+               merchant / merchant      (merchant on the portal, 中文)
+  Odoo's own sample users demo / demo and portal / portal (English) are there too.
   Stop with Ctrl+C.
 
 MSG
