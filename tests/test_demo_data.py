@@ -30,6 +30,16 @@ LUNAR_FESTIVALS = {
         date(2028, 10, 26),
         date(2029, 10, 16),
         date(2030, 10, 5),
+        date(2031, 10, 24),
+        date(2032, 10, 12),
+        date(2033, 10, 1),
+        date(2034, 10, 20),
+        date(2035, 10, 9),
+        date(2036, 10, 27),
+        date(2037, 10, 17),
+        date(2038, 10, 7),
+        date(2039, 10, 26),
+        date(2040, 10, 14),
     },
     "中秋": {
         date(2024, 9, 17),
@@ -141,7 +151,8 @@ class TestDemoData(TransactionCase):
                 if festival in event.name:
                     named += 1
                     self.assertEqual((day.month, day.day), (month, mday), event.name)
-        # the last Double Ninth's visits to elders are in the demo (on its day)
+        # the last Double Ninth's visits to elders are in the demo (on its day; the
+        # demo's table of Double Ninths ends in 2040)
         self.assertTrue(named)
 
     def test_behaviours_are_readable_words(self):
