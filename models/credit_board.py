@@ -8,7 +8,7 @@ import xlsxwriter
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_list
 
 from .credit_ledger_line import RULE_ORIGINS
 from .utils import check_caller, html_text, mask_name, period_bounds
@@ -318,7 +318,9 @@ class CreditBoard(models.Model):
                     self.env._(
                         "Published by %(user)s: %(names)s.",
                         user=self.env.user.name,
-                        names=", ".join(board.line_ids.filtered("selected").mapped("name_shown")),
+                        names=format_list(
+                            self.env, board.line_ids.filtered("selected").mapped("name_shown")
+                        ),
                     )
                 )
             )

@@ -750,8 +750,10 @@ class CreditCommitment(models.Model):
             )
         )
         for commitment in behind:
+            # in the subject's own language, whoever runs the job
+            lang = self.with_context(lang=commitment.partner_id.lang or self.env.lang).env
             missing = [
-                self.env._(
+                lang._(
                     "%(obligation)s: %(value)s of %(target)s",
                     obligation=ln.name,
                     value=format(values[ln.id], "g"),
@@ -762,12 +764,12 @@ class CreditCommitment(models.Model):
             ]
             commitment.message_notify(
                 partner_ids=commitment.partner_id.ids,
-                subject=self.env._("Your commitment ends on %(end)s", end=commitment.date_to),
+                subject=lang._("Your commitment ends on %(end)s", end=commitment.date_to),
                 body=html_text(
-                    self.env._(
+                    lang._(
                         "%(template)s ends on %(end)s and some obligations are not met yet: "
                         "%(missing)s.",
-                        template=commitment.template_id.name,
+                        template=commitment.template_id.with_env(lang).name,
                         end=commitment.date_to,
                         missing="; ".join(missing),
                     )
@@ -796,11 +798,12 @@ class CreditCommitment(models.Model):
                     )
                 )
                 if count:
+                    lang = self.with_context(lang=user.lang or self.env.lang).env
                     self.env["mail.thread"].sudo().message_notify(
                         partner_ids=user.partner_id.ids,
-                        subject=self.env._("Commitments behind in your places"),
+                        subject=lang._("Commitments behind in your places"),
                         body=html_text(
-                            self.env._(
+                            lang._(
                                 "%(count)s subjects in your places are behind on their "
                                 "commitments, whose periods end soon: see their progress under "
                                 "Community Credit > Commitments.",

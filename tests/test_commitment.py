@@ -490,6 +490,26 @@ class TestCommitment(CreditCase):
         self.assertEqual(behind.reminded_on, date(2025, 12, 10))
         self.assertFalse(self.Commitment._cron_remind(), "once per commitment")
 
+    def test_reminders_are_in_each_readers_language(self):
+        """The daily job runs in the system's language; a resident reading Chinese
+        gets the reminder in Chinese, and so does the grid worker's digest."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["community_credit"], ["zh_CN"], overwrite=True
+        )
+        self.res_a1.lang = "zh_CN"
+        self.user_grid.partner_id.lang = "zh_CN"
+        behind = self.sign(self.res_a1)
+        self.at(date(2025, 12, 10))
+        self.assertEqual(self.Commitment.with_context(lang="en_US")._cron_remind(), behind)
+        Message = self.env["mail.message"].sudo()
+        note = Message.search(
+            [("model", "=", "credit.commitment"), ("res_id", "=", behind.id)]
+        ).filtered(lambda m: self.res_a1 in m.partner_ids)
+        self.assertIn("您的信用承诺", note.subject)
+        digest = Message.search([("partner_ids", "in", self.user_grid.partner_id.ids)])
+        self.assertTrue(digest.filtered(lambda m: "信用承诺" in (m.subject or "")))
+
     # ------------------------------------------------------------- unit score
     def test_unit_score_per_organisation_and_period(self):
         unit_role = self.env.ref("community_credit.role_resident_unit")
@@ -670,7 +690,6 @@ class TestCommitment(CreditCase):
         self.assertEqual(commitment.ledger_line_id.rule_id, reserved)
         self.assertEqual(commitment.ledger_line_id.points, 20)
         self.assertEqual(commitment.ledger_line_id.granted_by_id, self.user_admin)
-
 
     def test_who_earns_a_reserved_rule_is_set_by_its_granters(self):
         """The obligations, period and subjects of a template decide who earns
