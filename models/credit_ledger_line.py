@@ -1,7 +1,9 @@
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
+from psycopg2.errors import DeadlockDetected, LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -44,6 +46,12 @@ STAFF_GROUPS = (
     "community_credit.group_credit_grid_worker",
     "community_credit.group_credit_manager",
 )
+# what stops a run of a batch job when another transaction got there first (the
+# errors Odoo's request loop retries): the run keeps what it did before, the
+# next run, with a new snapshot, does the rest
+CONFLICTS = (SerializationFailure, DeadlockDetected, LockNotAvailable)
+
+_logger = logging.getLogger(__name__)
 
 
 class Posting:
@@ -903,12 +911,21 @@ class CreditLedgerLine(models.Model):
 
     # ------------------------------------------------------------- expiry
     @api.model
-    def _cron_expire_points(self):
-        """Expire unspent points older than each community's expiry period.
+    def _cron_expire_points(self, limit=5000):
+        """Expire unspent points older than each community's expiry period,
+        for about `limit` subjects at a time (the cron runs again while some are
+        left).
 
         Spending and deductions use the oldest points first, so what expires is
         what was earned up to the cut-off date minus everything ever taken away.
         A re-run on the same day posts nothing (idempotency key per cut-off).
+
+        Shared between workers: a run takes the subjects whose balance rows no
+        other transaction holds (FOR UPDATE SKIP LOCKED) and posts for those
+        only, so two runs at once (two cron workers, see _batch_progress) split
+        the subjects and never wait for each other. A subject skipped because
+        another transaction held it is still due and counted as remaining: the
+        next run takes it. Returns the expiry lines posted.
         """
         today = fields.Date.context_today(self)
         communities = (
@@ -917,6 +934,7 @@ class CreditLedgerLine(models.Model):
             .search([("place_type", "=", "community"), ("points_expire", "=", True)])
         )
         self.flush_model()
+        due = {}  # (partner, company): (amount, community, cutoff)
         for community in communities:
             cutoff = today - relativedelta(months=community.expiry_months)
             self.env.cr.execute(
@@ -940,18 +958,97 @@ class CreditLedgerLine(models.Model):
                     company=community.company_id.id,
                 )
             )
-            vals_list = [
-                {
-                    "partner_id": partner_id,
-                    "points": -amount,
-                    "date": today,
-                    "origin": "expiry",
-                    "company_id": community.company_id.id,
-                    "description": self.env._(
-                        "Points earned up to %(date)s and not used expire.", date=cutoff
+            company_id = community.company_id.id
+            for partner_id, amount in self.env.cr.fetchall():
+                due[partner_id, company_id] = (amount, community, cutoff)
+        expired = self.browse()
+        try:
+            with self.env.cr.savepoint():
+                # the subjects nobody else is posting for right now: under
+                # REPEATABLE READ a run that waited for another's subject would
+                # fail once the other commits
+                self.env["credit.balance"].flush_model()
+                self.env.cr.execute(
+                    SQL(
+                        """
+                        SELECT b.partner_id, b.company_id FROM credit_balance b
+                          JOIN unnest(%s::int[], %s::int[]) AS d(partner_id, company_id)
+                            ON d.partner_id = b.partner_id AND d.company_id = b.company_id
+                      ORDER BY b.partner_id, b.company_id
+                         LIMIT %s
+                           FOR UPDATE OF b SKIP LOCKED
+                        """,
+                        [partner for partner, _company in due],
+                        [company for _partner, company in due],
+                        limit,
                     ),
-                    "idempotency_key": f"expiry:{community.id}:{partner_id}:{cutoff}",
-                }
-                for partner_id, amount in self.env.cr.fetchall()
-            ]
-            self.sudo()._post(vals_list, check_rights=False)
+                    log_exceptions=False,
+                )
+                taken = self.env.cr.fetchall()
+                by_company = defaultdict(list)
+                for partner_id, company_id in taken:
+                    amount, community, cutoff = due[partner_id, company_id]
+                    by_company[company_id].append(
+                        {
+                            "partner_id": partner_id,
+                            "points": -amount,
+                            "date": today,
+                            "origin": "expiry",
+                            "company_id": company_id,
+                            "description": self.env._(
+                                "Points earned up to %(date)s and not used expire.",
+                                date=cutoff,
+                            ),
+                            "idempotency_key": f"expiry:{community.id}:{partner_id}:{cutoff}",
+                        }
+                    )
+                lines = self.browse()
+                for vals_list in by_company.values():
+                    lines |= self.sudo()._post(vals_list, check_rights=False)
+                expired = lines
+        except CONFLICTS as exc:
+            # another transaction changed one of these subjects since this one
+            # began: nothing of this run stays, the next one (a new snapshot) does it
+            _logger.info("Point expiry: run stopped by a concurrent update (%s)", exc.pgcode)
+        self._batch_progress(done=len(expired), remaining=len(due) - len(expired))
+        return expired
+
+    @api.model
+    def _batch_progress(self, done, remaining):
+        """Report one run of a batch job (point expiry, commitment evaluation,
+        notice sending, closing publications) to Odoo's cron runner, and see that
+        what is left is taken.
+
+        Odoo 18 runs one scheduled action on one worker at a time: ir.cron
+        locks the action's row while it runs (FOR NO KEY UPDATE SKIP LOCKED),
+        runs the job up to 10 times while it reports work done and work
+        remaining (_notify_progress), committing after each run, then leaves
+        it ready for any worker of any node. So that two nodes work on one
+        year-end at the same time, each of these jobs has a second scheduled
+        action running the same code (data/ir_cron_data.xml; more may be added
+        by copying one); the runs take rows no other transaction holds (FOR
+        UPDATE SKIP LOCKED) and split the work between them:
+
+        - while work is left after a run that did some, every other active
+          scheduled action running the same code is triggered (unless one is
+          already due), so that an idle worker joins in;
+        - a run that did nothing although work is left (everything left was
+          held by another transaction, or changed under it) looks again in a
+          minute: if the holder's transaction was rolled back (a worker killed),
+          its rows are taken then, not at the next daily call.
+
+        Outside a cron (a test, a shell) only the progress is reported."""
+        crons = self.env["ir.cron"].sudo()
+        crons._notify_progress(done=done, remaining=remaining)
+        cron = crons.browse(self.env.context.get("cron_id")).exists()
+        if not cron or not remaining:
+            return
+        if not done:
+            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+            return
+        others = crons.search(
+            [("id", "!=", cron.id), ("code", "=", cron.code), ("active", "=", True)]
+        )
+        due = self.env["ir.cron.trigger"].sudo().search([("cron_id", "in", others.ids)]).cron_id
+        for other in others - due:
+            other._trigger()
