@@ -13,7 +13,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .credit_commitment_obligation import COUNTED_KINDS
-from .credit_ledger_line import RULE_ORIGINS
+from .credit_ledger_line import CONFLICTS, RULE_ORIGINS
 from .credit_place import path_within, place_paths
 from .credit_workflow_mixin import CheckedVals
 from .utils import check_caller, html_text, period_bounds
@@ -457,32 +457,115 @@ class CreditCommitment(models.Model):
     @api.model
     def _cron_evaluate(self, limit=20000):
         """Evaluate the signed commitments whose period has ended, `limit` at a
-        time (the cron runs again while some are left); each chunk posts its
-        bonuses and deductions once."""
+        time (the cron runs again while some are left), each chunk posting its
+        bonuses and deductions once; ask staff to check the obligations marked
+        by hand of those still waiting for them.
+
+        Any number of runs may work at once (the two scheduled actions of this
+        job on two nodes, a council member evaluating by hand): a run takes the
+        commitments no other transaction holds (FOR UPDATE SKIP LOCKED), with
+        the other commitments due of their subjects, and evaluates those of the
+        subjects it holds every due commitment of (_lock_due). Two runs then
+        never post for one subject at once: under REPEATABLE READ, the one that
+        waited for the other's balance lock would fail when the other commits.
+        What another run holds is left to it; if that run dies, the rows are free
+        again and still due: the next run takes them (see
+        credit.ledger.line._batch_progress). A chunk stopped by a concurrent
+        update (another posting for one of its subjects, a budget) is rolled
+        back whole and left for the next run; the chunks before it stay.
+        Returns the commitments evaluated."""
         today = fields.Date.context_today(self)
-        domain = [
+        due = [
             ("state", "=", "signed"),
             ("date_to", "<", today),
             ("line_ids", "not any", [("kind", "=", "manual"), ("result", "=", "pending")]),
         ]
+        waiting = [
+            ("state", "=", "signed"),
+            ("date_to", "<", today),
+            ("line_ids", "any", [("kind", "=", "manual"), ("result", "=", "pending")]),
+            ("activity_ids", "=", False),
+        ]
         # tracked like every workflow: each outcome shows in the commitment's chatter
         Commitment = self.sudo()
-        batch = Commitment.search(domain, order="date_to, id", limit=limit)
+        Ledger = self.env["credit.ledger.line"]
+        evaluated = Commitment.browse()
+        try:
+            with self.env.cr.savepoint():
+                batch = Commitment._lock_due(due, limit)
+        except CONFLICTS as exc:
+            _logger.info("Commitments: run stopped by a concurrent update (%s)", exc.pgcode)
+            batch = Commitment.browse()
         for start in range(0, len(batch), CHUNK):
-            batch[start : start + CHUNK]._evaluate()
+            chunk = batch[start : start + CHUNK]
+            try:
+                with self.env.cr.savepoint():
+                    chunk._evaluate()
+            except CONFLICTS as exc:
+                _logger.info("Commitments: chunk left for the next run (%s)", exc.pgcode)
+                break
+            evaluated |= chunk
         # those still waiting for staff to check an obligation by hand: staff are asked
-        Commitment.search(
-            [
-                ("state", "=", "signed"),
-                ("date_to", "<", today),
-                ("line_ids", "any", [("kind", "=", "manual"), ("result", "=", "pending")]),
-                ("activity_ids", "=", False),
-            ],
-            limit=limit,
-        )._activity_update()
-        remaining = Commitment.search_count(domain) if len(batch) == limit else 0
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
-        return batch
+        try:
+            with self.env.cr.savepoint():
+                Commitment._lock_due(waiting, limit, whole_subjects=False)._activity_update()
+        except CONFLICTS as exc:
+            _logger.info("Commitments: requests to staff left for the next run (%s)", exc.pgcode)
+        # the work is the evaluation: a commitment nobody can be asked about
+        # would otherwise keep the job running
+        Ledger._batch_progress(done=len(evaluated), remaining=Commitment.search_count(due))
+        return evaluated
+
+    @api.model
+    def _lock_due(self, domain, limit, whole_subjects=True):
+        """At most `limit` commitments of `domain`, earliest period end first,
+        that no other transaction holds, locked until the commit. With
+        whole_subjects, also the other commitments of `domain` of their
+        subjects; then only those of the subjects whose every commitment of
+        `domain` is locked here are returned (the others stay locked, for the
+        next run): no other run is evaluating a commitment of theirs."""
+        self.env.flush_all()
+        due = self._search(domain).subselect()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT id FROM credit_commitment WHERE id IN %s ORDER BY date_to, id"
+                " LIMIT %s FOR UPDATE SKIP LOCKED",
+                due,
+                limit,
+            ),
+            log_exceptions=False,
+        )
+        mine = [row[0] for row in cr.fetchall()]
+        if not whole_subjects or not mine:
+            return self.browse(mine)
+        theirs = SQL(
+            "id IN %s AND id != ALL(%s) AND partner_id IN"
+            " (SELECT partner_id FROM credit_commitment WHERE id = ANY(%s))",
+            due,
+            mine,
+            mine,
+        )
+        cr.execute(
+            SQL("SELECT id FROM credit_commitment WHERE %s FOR UPDATE SKIP LOCKED", theirs),
+            log_exceptions=False,
+        )
+        mine += [row[0] for row in cr.fetchall()]
+        # subjects with a commitment due that another transaction holds
+        theirs = SQL(
+            "id IN %s AND id != ALL(%s) AND partner_id IN"
+            " (SELECT partner_id FROM credit_commitment WHERE id = ANY(%s))",
+            due,
+            mine,
+            mine,
+        )
+        cr.execute(SQL("SELECT partner_id FROM credit_commitment WHERE %s", theirs))
+        held = {row[0] for row in cr.fetchall()}
+        return (
+            self.browse(mine)
+            .filtered(lambda c: c.partner_id.id not in held)
+            .sorted(lambda c: (c.date_to, c.id))
+        )
 
     def _evaluate(self):
         """Measure every obligation, record the outcome, post the bonus or the
