@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .credit_ledger_line import CONFLICTS
 from .credit_workflow_mixin import MAIL_FIELDS
 from .utils import check_caller, html_text
 
@@ -446,13 +447,36 @@ class CreditNotice(models.Model):
     @api.model
     def _cron_send_pending(self, limit=2000):
         """Send the notices that wait, then try again those that failed, `limit`
-        at a time (the cron runs again at once while notices wait)."""
+        at a time (the cron runs again at once while notices wait).
+
+        Any number of runs may send at once (the two scheduled actions of this
+        job on two nodes after a year-end): a run takes the notices no other
+        transaction holds (FOR UPDATE SKIP LOCKED), so no notice is sent twice
+        and no run waits for another. What another run holds is left to it; if
+        that run dies, its notices wait again and the next run sends them (see
+        credit.ledger.line._batch_progress). A run stopped by a concurrent
+        update sends nothing; the next run, with a new snapshot, sends them."""
         Notice = self.sudo()
-        # 'pending' sorts after 'failed': waiting notices go first
-        notices = Notice.search(
-            [("state", "in", ("pending", "failed"))], order="state desc, id", limit=limit
-        )
-        notices._send()
+        notices = Notice.browse()
+        try:
+            with self.env.cr.savepoint():
+                self.flush_model()
+                # 'pending' sorts after 'failed': waiting notices go first
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM credit_notice WHERE state IN ('pending', 'failed')"
+                        " ORDER BY state DESC, id LIMIT %s FOR UPDATE SKIP LOCKED",
+                        limit,
+                    ),
+                    log_exceptions=False,
+                )
+                notices = Notice.browse([row[0] for row in self.env.cr.fetchall()])
+                notices._send()
+        except CONFLICTS as exc:
+            _logger.info("Notices: run stopped by a concurrent update (%s)", exc.pgcode)
+            notices = Notice.browse()
+        # failed notices are tried again by every run, but only waiting ones keep
+        # the job running
         remaining = Notice.search_count([("state", "=", "pending")])
-        self.env["ir.cron"]._notify_progress(done=len(notices), remaining=remaining)
+        self.env["credit.ledger.line"]._batch_progress(done=len(notices), remaining=remaining)
         return notices
