@@ -1,3 +1,4 @@
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from .credit_ledger_line import period_start
+from .credit_ledger_line import CONFLICTS, period_start
 from .utils import attach_evidence, check_caller, html_text, mask_name
 
 CLAIM_STATES = [
@@ -46,6 +47,7 @@ WORKFLOW_FIELDS = {
     "post_error",
 }
 CONTENT_FIELDS = {"rule_id", "date", "description", "partner_ids", "attachment_ids"}
+_logger = logging.getLogger(__name__)
 ACTIVITY_REVIEW = "community_credit.mail_act_credit_claim_review"
 ACTIVITY_COUNCIL = "community_credit.mail_act_credit_claim_council"
 ACTIVITY_ESCALATION = "community_credit.mail_act_credit_claim_escalation"
@@ -1164,25 +1166,110 @@ class CreditClaim(models.Model):
     def _cron_close_publications(self, limit=5000):
         """Post the claims whose publication window has closed without an open or
         upheld objection, `limit` at a time (the cron runs again while some are
-        left). A re-run posts nothing twice."""
+        left). A re-run posts nothing twice.
+
+        Any number of runs may work at once (the two scheduled actions of this
+        job on two nodes): a run takes the claims no other transaction holds
+        (FOR UPDATE SKIP LOCKED), with the other claims due of their subjects,
+        and posts those whose every subject it holds all the due claims of
+        (_lock_due). Two runs then never post for one subject at once: under
+        REPEATABLE READ, the one that waited for the other's balance lock would
+        fail when the other commits. What another run holds is left to it; if
+        that run dies, its claims are still due and the next run takes them
+        (see credit.ledger.line._batch_progress). A chunk stopped by a
+        concurrent update (another posting for one of its subjects, a budget) is
+        rolled back whole and left for the next run; the chunks before it stay.
+        Returns the claims dealt with (closed, or kept with the error that
+        stopped their posting)."""
         today = fields.Date.context_today(self)
-        ready = self.sudo().search(
-            [
-                ("state", "=", "published"),
-                ("publish_until", "<", today),
-                ("post_error", "=", False),
-                ("objection_ids", "not any", [("state", "=", "open")]),
-            ],
-            order="publish_until, id",
-        )
-        batch = ready[:limit]._workflow()
+        due = [
+            ("state", "=", "published"),
+            ("publish_until", "<", today),
+            ("post_error", "=", False),
+            ("objection_ids", "not any", [("state", "=", "open")]),
+        ]
+        Claim = self._workflow()
+        processed = Claim.browse()
+        try:
+            with self.env.cr.savepoint():
+                batch = Claim._lock_due(due, limit)
+        except CONFLICTS as exc:
+            _logger.info("Claims: run stopped by a concurrent update (%s)", exc.pgcode)
+            batch = Claim.browse()
         for start in range(0, len(batch), CHUNK):
             chunk = batch[start : start + CHUNK]
-            failed = chunk._post_points()
-            done = chunk - failed
-            done.write({"state": "done"})
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(ready) - len(batch))
-        return batch
+            try:
+                with self.env.cr.savepoint():
+                    failed = chunk._post_points()
+                    (chunk - failed).write({"state": "done"})
+            except CONFLICTS as exc:
+                _logger.info("Claims: chunk left for the next run (%s)", exc.pgcode)
+                break
+            processed |= chunk  # closed, or kept with its error for the council
+        self.env["credit.ledger.line"]._batch_progress(
+            done=len(processed), remaining=Claim.search_count(due)
+        )
+        return processed
+
+    @api.model
+    def _lock_due(self, domain, limit):
+        """At most `limit` claims of `domain` (earliest window end first) that no
+        other transaction holds, with the other claims of `domain` of their
+        subjects, all locked until the commit. Returns those whose every subject
+        still to be posted has all its claims of `domain` locked here (the others
+        stay locked, for the next run): no other run is posting for them."""
+        self.env.flush_all()
+        due = self._search(domain).subselect()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT id FROM credit_claim WHERE id IN %s ORDER BY publish_until, id"
+                " LIMIT %s FOR UPDATE SKIP LOCKED",
+                due,
+                limit,
+            ),
+            log_exceptions=False,
+        )
+        mine = [row[0] for row in cr.fetchall()]
+        if not mine:
+            return self.browse()
+
+        def theirs(mine):
+            """the unposted lines, on claims due not locked here, of the subjects
+            of the claims locked here"""
+            return SQL(
+                """
+                SELECT l.claim_id, l.partner_id FROM credit_claim_line l
+                 WHERE l.claim_id IN %(due)s AND l.claim_id != ALL(%(mine)s)
+                   AND l.ledger_line_id IS NULL
+                   AND l.partner_id IN (SELECT partner_id FROM credit_claim_line
+                                         WHERE claim_id = ANY(%(mine)s)
+                                           AND ledger_line_id IS NULL)
+                """,
+                due=due,
+                mine=mine,
+            )
+
+        cr.execute(
+            SQL(
+                "SELECT id FROM credit_claim WHERE id IN (SELECT claim_id FROM (%s) t)"
+                " FOR UPDATE SKIP LOCKED",
+                theirs(mine),
+            ),
+            log_exceptions=False,
+        )
+        mine += [row[0] for row in cr.fetchall()]
+        cr.execute(theirs(mine))
+        held = {row[1] for row in cr.fetchall()}  # subjects of claims held elsewhere
+        return (
+            self.browse(mine)
+            .filtered(
+                lambda c: (
+                    not any(ln.partner_id.id in held for ln in c.line_ids if not ln.ledger_line_id)
+                )
+            )
+            .sorted(lambda c: (c.publish_until, c.id))
+        )
 
     @api.model
     def _cron_remind_reviewers(self):
