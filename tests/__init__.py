@@ -39,3 +39,4 @@ from . import test_activities
 from . import test_backend_views
 from . import test_portal_home
 from . import test_demo_data
+from . import test_shared_batches
