@@ -10,7 +10,6 @@ from . import credit_balance
 from . import credit_ledger_line
 from . import res_partner
 from . import res_users
-from . import credit_demo
 from . import credit_review_group
 from . import credit_claim
 from . import credit_claim_line

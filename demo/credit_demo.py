@@ -17,9 +17,9 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .credit_ledger_line import period_start
-from .credit_rule import CAP_PERIODS
-from .utils import period_bounds
+from ..models.credit_ledger_line import period_start
+from ..models.credit_rule import CAP_PERIODS
+from ..models.utils import period_bounds
 
 _logger = logging.getLogger(__name__)
 
