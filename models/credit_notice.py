@@ -471,12 +471,14 @@ class CreditNotice(models.Model):
                     log_exceptions=False,
                 )
                 notices = Notice.browse([row[0] for row in self.env.cr.fetchall()])
+                waiting = notices.filtered(lambda n: n.state == "pending")
                 notices._send()
         except CONFLICTS as exc:
             _logger.info("Notices: run stopped by a concurrent update (%s)", exc.pgcode)
-            notices = Notice.browse()
+            notices = waiting = Notice.browse()
         # failed notices are tried again by every run, but only waiting ones keep
-        # the job running
+        # the job running: a failed notice tried again counts as work once sent
+        done = waiting | notices.filtered(lambda n: n.state == "sent")
         remaining = Notice.search_count([("state", "=", "pending")])
-        self.env["credit.ledger.line"]._batch_progress(done=len(notices), remaining=remaining)
+        self.env["credit.ledger.line"]._batch_progress(done=len(done), remaining=remaining)
         return notices

@@ -219,6 +219,13 @@ class TestSharedBatches(TwoConnectionsCase):
             cr.execute(query, params)
             return cr.fetchall()
 
+    def fetch_and_commit(self, query, params=()):
+        with self.cursor() as cr:
+            cr.execute(query, params)
+            rows = cr.fetchall()
+            cr.commit()  # pylint: disable=invalid-commit
+            return rows
+
     def commit(self, func):
         """func(env) as the superuser in one committed transaction."""
         with self.cursor() as cr:
@@ -228,15 +235,19 @@ class TestSharedBatches(TwoConnectionsCase):
             cr.commit()  # pylint: disable=invalid-commit
             return result
 
-    def run_once(self, cr, job):
+    def run_once(self, cr, job, cron=False):
         """One run of the job as Odoo's cron runner makes it: a progress record
         in the context, the job, what it reported. Not committed. Returns (ids
-        of the records it processed, done, remaining)."""
+        of the records it processed, done, remaining). With cron, the run is
+        that scheduled action's (the runner's context key cron_id)."""
         xmlid, call = JOBS[job]
         env = api.Environment(cr, SUPERUSER_ID, {})
         progress = env["ir.cron.progress"].create({"cron_id": env.ref(xmlid).id})
         type(self).progress_ids.append(progress.id)
-        records = call(env(context={"ir_cron_progress_id": progress.id}))
+        context = {"ir_cron_progress_id": progress.id}
+        if cron:
+            context["cron_id"] = env.ref(cron).id
+        records = call(env(context=context))
         env.flush_all()
         return records.ids, progress.done, progress.remaining
 
@@ -683,3 +694,63 @@ class TestSharedBatches(TwoConnectionsCase):
             [("done", len(claims))],
         )
         self.assert_balances_match_ledger(partners)
+
+    @mute_logger(*LOGGERS)
+    def test_9_runs_call_the_other_worker_and_come_back(self):
+        """A run of a scheduled action that leaves work triggers the job's other
+        scheduled action (once while it is due), so that an idle worker joins
+        in; a run that finds everything left held by another transaction looks
+        again a minute later, so that the rows of a run that dies are not left
+        until the next day."""
+        first = "community_credit.ir_cron_credit_notice_send"
+        second = "community_credit.ir_cron_credit_notice_send_2"
+        self.finish("notices")
+        notices = sorted(self.notices_pending("fine-3"))
+        crons = {
+            xmlid: row[0]
+            for xmlid in (first, second)
+            for row in self.fetch(
+                "SELECT res_id FROM ir_model_data WHERE module = 'community_credit' AND name = %s",
+                [xmlid.split(".")[1]],
+            )
+        }
+        self.addCleanup(
+            self.fetch_and_commit,
+            "DELETE FROM ir_cron_trigger WHERE cron_id = ANY(%s) RETURNING id",
+            [list(crons.values())],
+        )
+        self.fetch_and_commit("DELETE FROM ir_cron_trigger WHERE cron_id = ANY(%s) RETURNING id",
+                              [list(crons.values())])  # fmt: skip
+        triggers = (
+            "SELECT cron_id, call_at > (now() at time zone 'UTC') + interval '50 seconds'"
+            "  FROM ir_cron_trigger WHERE cron_id = ANY(%s) ORDER BY id"
+        )
+        for run in range(2):
+            with self.cursor() as cr:
+                self.assertEqual(
+                    self.run_once(cr, "notices", cron=first)[1:], (LIMIT, 60 - run * LIMIT)
+                )
+                cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(
+            self.fetch(triggers, [list(crons.values())]),
+            [(crons[second], False)],
+            "the second worker is called once, now",
+        )
+        # the last notices are held by another transaction (a run of the other worker)
+        with self.cursor() as holder:
+            holder.execute(
+                "SELECT id FROM credit_notice WHERE id = ANY(%s) AND state = 'pending' FOR UPDATE",
+                [notices],
+            )
+            self.assertEqual(len(holder.fetchall()), LIMIT)
+            with self.cursor() as cr:
+                self.assertEqual(self.run_once(cr, "notices", cron=second)[1:], (0, LIMIT))
+                cr.commit()  # pylint: disable=invalid-commit
+            holder.rollback()  # that run dies
+        self.assertEqual(
+            self.fetch(triggers, [list(crons.values())]),
+            [(crons[second], False), (crons[second], True)],
+            "the second worker looks again in a minute",
+        )
+        self.finish("notices")
+        self.assertEqual(self.notice_messages(notices), dict.fromkeys(notices, ("sent", 1)))
