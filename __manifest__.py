@@ -78,6 +78,7 @@
         "demo/credit_notice_demo.xml",
     ],
     "assets": {
+        "web.assets_frontend": ["community_credit/static/src/scss/*.scss"],
         "web.assets_tests": ["community_credit/static/tests/tours/*.js"],
     },
     "application": True,

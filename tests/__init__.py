@@ -19,6 +19,7 @@ from . import test_board_index
 from . import test_portal_board
 from . import test_portal_resident
 from . import test_portal_tours
+from . import test_portal_phone
 from . import test_portal_concurrency
 from . import test_portal_busy
 from . import test_fuzz

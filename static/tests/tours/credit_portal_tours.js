@@ -91,7 +91,7 @@ tours.add("community_credit_event_hours", {
         },
         {
             content: "Its points are in My Points",
-            trigger: "a.nav-link[href='/my/credit']",
+            trigger: ".o_credit_nav a[href='/my/credit']",
             run: "click",
         },
         {
