@@ -128,9 +128,20 @@ class CreditResidentPortal(CustomerPortal):
         claim = self._my_claim(claim_id)
         if not claim:
             return request.redirect("/my/credit/claims")
-        return request.render(
-            "community_credit.portal_credit_claim",
-            self._credit_values("credit_claim", claim=claim, max_files=MAX_PORTAL_FILES),
+        return request.render("community_credit.portal_credit_claim", self._claim_values(claim))
+
+    def _claim_values(self, claim, **extra):
+        # record rules: the resident's own notice of this claim, if it was not accepted
+        notice = request.env["credit.notice"].search(
+            [
+                ("claim_id", "=", claim.id),
+                ("partner_id", "=", request.env.user.partner_id.id),
+                ("state", "=", "sent"),
+            ],
+            limit=1,
+        )
+        return self._credit_values(
+            "credit_claim", claim=claim, notice=notice, max_files=MAX_PORTAL_FILES, **extra
         )
 
     @http.route(
@@ -149,9 +160,7 @@ class CreditResidentPortal(CustomerPortal):
         except UserError as exc:
             return request.render(
                 "community_credit.portal_credit_claim",
-                self._credit_values(
-                    "credit_claim", claim=claim, max_files=MAX_PORTAL_FILES, error=_error_text(exc)
-                ),
+                self._claim_values(claim, error=_error_text(exc)),
             )
         return request.redirect(f"/my/credit/claims/{claim.id}?submitted=1")
 
@@ -161,11 +170,25 @@ class CreditResidentPortal(CustomerPortal):
         claims = request.env["credit.claim"].search(
             [("state", "=", "published")], order="publish_until, id", limit=100
         )
-        objected = request.env["credit.claim.objection"].search(
-            [("objector_id", "=", request.env.user.partner_id.id), ("claim_id", "in", claims.ids)]
+        # record rules: the resident's own objections, decided or not, with the
+        # council's answer; the newest one per claim is shown on its card
+        objections = request.env["credit.claim.objection"].search(
+            [("objector_id", "=", request.env.user.partner_id.id)], order="id desc", limit=30
         )
+        objection_of = {}
+        for objection in objections:
+            objection_of.setdefault(objection.claim_id.id, objection)
+        # sudo: a claim withdrawn after an objection is no longer published, and the
+        # objector may not read it any more; these are the claims of their own
+        # objections, shown as published (names masked as the community chooses)
+        objected_claims = {o.id: o.sudo().claim_id for o in objections}
         return self._credit_values(
-            "credit_publications", claims=claims, objected=objected.claim_id, **extra
+            "credit_publications",
+            claims=claims,
+            objections=objections,
+            objection_of=objection_of,
+            objected_claims=objected_claims,
+            **extra,
         )
 
     @http.route("/my/credit/publications", type="http", auth="user", methods=["GET"], website=True)
@@ -227,7 +250,17 @@ class CreditResidentPortal(CustomerPortal):
             limit=50,
         )
         evidence = {notice.id: self._notice_evidence(notice) for notice in notices}
-        return self._credit_values("credit_notices", notices=notices, evidence=evidence, **extra)
+        # record rules: the appeals of the resident's own notices, with the council's
+        # answer once decided
+        appeal_of = {notice.id: notice.appeal_ids.sorted("id")[-1:] for notice in notices}
+        return self._credit_values(
+            "credit_notices",
+            notices=notices,
+            evidence=evidence,
+            appeal_of=appeal_of,
+            max_files=MAX_PORTAL_FILES,
+            **extra,
+        )
 
     @http.route("/my/credit/notices", type="http", auth="user", methods=["GET"], website=True)
     def credit_notices(self, **kwargs):

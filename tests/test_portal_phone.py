@@ -1,5 +1,6 @@
 import re
 
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from .common_portal import PortalCase
@@ -21,7 +22,13 @@ TAB = re.compile(r"<a [^>]*o_credit_tab[^>]*>")
 
 @tagged("post_install", "-at_install")
 class TestPortalPhone(PortalCase):
-    """The resident's pages on a phone: every page in reach."""
+    """The resident's pages on a phone: every page in reach, the council's
+    answers on the portal, staff's drafts in plain words."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Objection = cls.env["credit.claim.objection"]
 
     def tabs(self, url):
         page = self.url_open(url).text
@@ -39,6 +46,132 @@ class TestPortalPhone(PortalCase):
             tabs = self.tabs(url)
             self.assertEqual([href for href, _active in tabs], RESIDENT_PAGES, url)
             self.assertEqual([href for href, active in tabs if active], [url], url)
+
+    # ------------------------------------------------------------ answers
+    def publish_claim_of_a2(self, rule=None):
+        claim = self.Claim.with_user(self.user_resident_a2)._portal_declare(
+            (rule or self.rule_help).id, fields.Date.today(), "Carried shopping", []
+        )
+        claim.with_user(self.user_reviewer).action_approve()
+        self.assertEqual(claim.state, "published")
+        return claim
+
+    def decide_objection(self, objection, decision, answer):
+        objection = objection.with_user(self.user_manager)
+        objection.answer = answer
+        return objection.action_uphold() if decision == "upheld" else objection.action_dismiss()
+
+    def objection_card(self, page, claim_name):
+        cards = page.split('<div class="card mb-2 o_credit_')[1:]
+        found = [card for card in cards if claim_name in card]
+        self.assertEqual(len(found), 1, f"one card of {claim_name}")
+        return found[0]
+
+    def test_objector_reads_the_council_s_answer(self):
+        stands = self.publish_claim_of_a2()
+        withdrawn = self.publish_claim_of_a2(self.rule_clean)
+        Objection = self.Objection.with_user(self.user_resident)
+        objection_stands = stands.with_user(self.user_resident)._object("He was away that day.")
+        objection_withdrawn = withdrawn.with_user(self.user_resident)._object("Nobody swept.")
+        self.assertEqual(Objection.search([]), objection_stands | objection_withdrawn)
+        self.authenticate("t_resident", "t_resident")
+        # the council drafts its answer: not shown before it decides
+        objection_stands.with_user(self.user_manager).answer = "Draft answer"
+        page = self.url_open("/my/credit/publications").text
+        card = self.objection_card(page, "Help a neighbour")
+        self.assertIn("You have objected to this claim: He was away that day.", card)
+        self.assertIn("The council is looking into it", card)
+        self.assertNotIn("Draft answer", page)
+
+        self.decide_objection(objection_stands, "dismissed", "Three neighbours saw him help.")
+        self.decide_objection(objection_withdrawn, "upheld", "The stairwell was not swept.")
+        self.assertEqual((stands.state, withdrawn.state), ("published", "rejected"))
+        page = self.url_open("/my/credit/publications").text
+        card = self.objection_card(page, "Help a neighbour")
+        self.assertIn("this claim stands", card)
+        self.assertIn("Three neighbours saw him help.", card)
+        self.assertNotIn("looking into it", card)
+        # withdrawn, the claim is no longer published, and its objector may no longer
+        # read it: the objection and its answer stay on the page
+        self.assertFalse(withdrawn.with_user(self.user_resident).has_access("read"))
+        card = self.objection_card(page, "Clean the stairwell")
+        self.assertTrue(card.startswith("my_objection"), "under My Objections")
+        self.assertIn("this claim is withdrawn", card)
+        self.assertIn("The stairwell was not swept.", card)
+        self.assertIn("李*", card)
+        self.assertNotIn("李四", page)
+        # the other residents of the estate read neither objection nor answer
+        self.authenticate("t_resident_a2", "t_resident_a2")
+        page = self.url_open("/my/credit/publications").text
+        for secret in ("He was away", "Three neighbours", "not swept", "Nobody swept"):
+            self.assertNotIn(secret, page)
+
+    def test_appellant_reads_the_council_s_answer(self):
+        claim = self.Claim.with_user(self.user_resident)._portal_declare(
+            self.rule_help.id, fields.Date.today(), "Helped Mrs Li", []
+        )
+        claim.with_user(self.user_reviewer).action_reject("Nobody saw it")
+        notice = self.env["credit.notice"].search([("claim_id", "=", claim.id)])
+        appeal = notice.with_user(self.user_resident)._appeal("Mrs Li can tell you")
+        appeal.with_user(self.user_manager).decision_reason = "Draft reason"
+        self.authenticate("t_resident", "t_resident")
+        page = self.url_open("/my/credit/notices").text
+        self.assertIn("The council is looking into your appeal", page)
+        self.assertNotIn("Draft reason", page)
+        appeal = appeal.with_user(self.user_manager)
+        appeal.decision_reason = "Mrs Li confirmed the help."
+        appeal.action_uphold()
+        page = self.url_open("/my/credit/notices").text
+        self.assertIn(f'id="credit_notice_{notice.id}"', page)
+        self.assertIn("Your appeal is upheld", page)
+        self.assertIn("The council's answer:</strong> Mrs Li confirmed the help.", page)
+
+    def test_rejected_claim_says_why_and_leads_to_its_notice(self):
+        claim = self.Claim.with_user(self.user_resident)._portal_declare(
+            self.rule_help.id, fields.Date.today(), "Helped Mrs Li", []
+        )
+        claim.with_user(self.user_reviewer).action_reject("Nobody saw it")
+        notice = self.env["credit.notice"].search([("claim_id", "=", claim.id)])
+        self.assertEqual(notice.state, "sent")
+        self.authenticate("t_resident", "t_resident")
+        page = self.url_open(f"/my/credit/claims/{claim.id}").text
+        self.assertIn("Not accepted", page)
+        self.assertIn("<strong>Reason:</strong> Nobody saw it", page)
+        self.assertIn(f'href="/my/credit/notices#credit_notice_{notice.id}"', page)
+        self.assertIn("You may appeal until", page)
+        self.assertIn(f'id="credit_notice_{notice.id}"', self.url_open("/my/credit/notices").text)
+
+    # ------------------------------------------------------------ staff drafts
+    def test_staff_draft_is_said_in_plain_words(self):
+        claim = self.Claim.with_user(self.user_grid).create(
+            {
+                "rule_id": self.rule_help.id,
+                "date": fields.Date.today(),
+                "description": "Entered by the grid worker",
+                "partner_ids": [Command.set(self.res_a1.ids)],
+            }
+        )
+        self.assertEqual((claim.state, claim.name), ("draft", "New"))
+        self.authenticate("t_resident", "t_resident")
+        card = self.claim_card(claim)
+        self.assertIn("Staff are filling it in", card)
+        self.assertNotIn("New", card)
+        self.assertNotIn("Draft", card)
+        page = self.url_open(f"/my/credit/claims/{claim.id}").text
+        self.assertIn("Staff are entering this good deed for you", page)
+        self.assertNotIn("/resubmit", page, "nothing for the resident to send")
+        self.assertNotIn("Sent back to you", page)
+        # sent, it is a claim like any other
+        claim.with_user(self.user_grid).action_submit()
+        card = self.claim_card(claim)
+        self.assertNotIn("Staff are filling it in", card)
+        self.assertIn("With the review group", card)
+        self.assertIn(claim.name, card)
+
+    def claim_card(self, claim):
+        listing = self.url_open("/my/credit/claims").text
+        start = listing.index(f'href="/my/credit/claims/{claim.id}"')
+        return listing[start : listing.index("</a>", start)]
 
 
 @tagged("post_install", "-at_install")
