@@ -23,7 +23,7 @@ TAB = re.compile(r"<a [^>]*o_credit_tab[^>]*>")
 @tagged("post_install", "-at_install")
 class TestPortalPhone(PortalCase):
     """The resident's pages on a phone: every page in reach, the council's
-    answers on the portal, staff's drafts in plain words."""
+    answers on the portal, staff's drafts in plain words, asked before acting."""
 
     @classmethod
     def setUpClass(cls):
@@ -172,6 +172,51 @@ class TestPortalPhone(PortalCase):
         listing = self.url_open("/my/credit/claims").text
         start = listing.index(f'href="/my/credit/claims/{claim.id}"')
         return listing[start : listing.index("</a>", start)]
+
+    def test_confirmation_before_redeeming_and_cancelling(self):
+        for n in range(3):  # 3 × 2 = 6 points, the price of the noodles
+            self.post(self.res_a1, self.rule_clean, f"phone-earn-{n}")
+        self.env["event.event"].with_user(self.user_resident)._credit_portal_register(self.event.id)
+        self.authenticate("t_resident", "t_resident")
+        pages = {
+            "/my/credit/rewards": "/my/credit/rewards/redeem",
+            "/my/credit/events": "/my/credit/events/registration/",
+        }
+        for url, action in pages.items():
+            page = self.url_open(url).text
+            # the only form that acts is inside the dialog that asks first
+            forms = re.findall(r'<div [^>]*class="modal o_credit_confirm".*?</form>', page, re.S)
+            self.assertEqual(len(forms), 1, url)
+            self.assertIn(action, forms[0])
+            self.assertEqual(page.count(f'action="{action}'), 1, url)
+            self.assertIn("o_credit_confirm_no", page)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPhoneTours(PortalCase):
+    """The resident's pages in a real browser the size of a phone (390 x 844)."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    def test_redeem_asks_first(self):
+        for n in range(4):  # 4 × 2 = 8 points; the noodles cost 6
+            self.post(self.res_a1, self.rule_clean, f"phone-tour-earn-{n}")
+        self.start_tour("/my/credit/rewards", "community_credit_phone_redeem", login="t_resident")
+        voucher = self.env["credit.voucher"].search([("partner_id", "=", self.res_a1.id)])
+        self.assertEqual(len(voucher), 1, "redeemed once, when confirmed")
+        self.assertEqual(self.balance(self.res_a1), 2)
+        self.assertEqual(self.stock.quantity, 2)
+
+    def test_cancel_sign_up_asks_first(self):
+        registration = (
+            self.env["event.event"]
+            .with_user(self.user_resident)
+            ._credit_portal_register(self.event.id)
+            .with_env(self.env)
+        )
+        self.start_tour("/my/credit/events", "community_credit_phone_cancel", login="t_resident")
+        self.assertEqual(registration.state, "cancel")
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,7 @@
 /** @odoo-module **/
 // Tours of the resident's pages on a phone, started by tests/test_portal_phone.py:
-// every page one tap away on a 320 px wide screen.
+// every page one tap away on a 320 px wide screen, a confirmation before
+// redeeming and before cancelling a sign-up.
 
 import { registry } from "@web/core/registry";
 
@@ -88,6 +89,118 @@ tours.add("community_credit_phone_pages", {
             content: "Every page is in reach on the last page too",
             trigger: ".o_credit_nav a.o_credit_tab.active",
             run: checkEveryButtonInReach,
+        },
+    ],
+});
+
+tours.add("community_credit_phone_redeem", {
+    url: "/my/credit/rewards",
+    steps: () => [
+        {
+            content: "Tap Redeem under the noodles",
+            trigger: ".o_credit_reward:contains(Bowl of noodles) .o_credit_redeem",
+            run: "click",
+        },
+        {
+            content: "Asked first, with the reward and its price",
+            trigger: ".modal.show .modal-body:contains(Bowl of noodles):contains(6 of your 8 points)",
+        },
+        {
+            content: "Change one's mind",
+            trigger: ".modal.show .o_credit_confirm_no",
+            run: "click",
+        },
+        {
+            content: "The dialog is gone",
+            trigger: "body:not(:has(.modal.show))",
+        },
+        {
+            content: "Nothing was redeemed: the points are all there",
+            trigger: ".o_credit_balance:contains(8)",
+        },
+        {
+            content: "and no voucher",
+            trigger: "p:contains(You have not redeemed a reward yet)",
+        },
+        {
+            content: "Reload: still nothing redeemed",
+            trigger: "body",
+            run: "goToUrl /my/credit/rewards",
+        },
+        {
+            content: "Still no voucher",
+            trigger: "p:contains(You have not redeemed a reward yet)",
+        },
+        {
+            content: "Tap Redeem again",
+            trigger: ".o_credit_reward:contains(Bowl of noodles) .o_credit_redeem",
+            run: "click",
+        },
+        {
+            content: "Confirm, with a big button",
+            trigger: ".modal.show .o_credit_confirm_yes",
+            run() {
+                const box = this.anchor.getBoundingClientRect();
+                if (box.height < 44 || box.width < 200) {
+                    throw new Error(`The button is too small (${box.width} x ${box.height})`);
+                }
+                this.anchor.click();
+            },
+        },
+        {
+            content: "The voucher shows its code",
+            trigger: ".o_credit_voucher .o_credit_voucher_code",
+        },
+    ],
+});
+
+tours.add("community_credit_phone_cancel", {
+    url: "/my/credit/events",
+    steps: () => [
+        {
+            content: "Tap Cancel My Sign-up under the patrol",
+            trigger: ".o_credit_event:contains(Stairwell patrol) .o_credit_cancel_signup",
+            run: "click",
+        },
+        {
+            content: "Asked first, with the event",
+            trigger: ".modal.show .modal-body:contains(Stairwell patrol)",
+        },
+        {
+            content: "Keep the sign-up",
+            trigger: ".modal.show .o_credit_confirm_no",
+            run: "click",
+        },
+        {
+            content: "The dialog is gone",
+            trigger: "body:not(:has(.modal.show))",
+        },
+        {
+            content: "Reload: still signed up",
+            trigger: "body",
+            run: "goToUrl /my/credit/events",
+        },
+        {
+            content: "Still signed up",
+            trigger: ".o_credit_event:contains(Stairwell patrol) .badge:contains(Signed up)",
+        },
+        {
+            content: "Tap Cancel My Sign-up again",
+            trigger: ".o_credit_event:contains(Stairwell patrol) .o_credit_cancel_signup",
+            run: "click",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal.show .o_credit_confirm_yes",
+            run: "click",
+        },
+        {
+            content: "Cancelled",
+            trigger: ".alert-success:contains(sign-up is cancelled)",
+        },
+        {
+            content: "and the seat is free to take again",
+            trigger: ".o_credit_event:contains(Stairwell patrol) .o_credit_event_register",
         },
     ],
 });

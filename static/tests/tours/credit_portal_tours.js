@@ -115,6 +115,11 @@ tours.add("community_credit_redeem", {
             run: "click",
         },
         {
+            content: "Confirm",
+            trigger: ".modal.show:contains(Bowl of noodles) .o_credit_confirm_yes",
+            run: "click",
+        },
+        {
             content: "The voucher shows its code",
             trigger: ".o_credit_voucher .o_credit_voucher_code",
         },
