@@ -78,7 +78,10 @@
         "demo/credit_notice_demo.xml",
     ],
     "assets": {
-        "web.assets_frontend": ["community_credit/static/src/scss/*.scss"],
+        "web.assets_frontend": [
+            "community_credit/static/src/js/*.js",
+            "community_credit/static/src/scss/*.scss",
+        ],
         "web.assets_tests": ["community_credit/static/tests/tours/*.js"],
     },
     "application": True,

@@ -1,9 +1,14 @@
 import base64
+import os
 from datetime import date as date_cls
+
+from PIL import Image
 
 from odoo import fields, http
 from odoo.exceptions import UserError
 from odoo.http import request
+from odoo.tools.image import image_process
+from odoo.tools.mimetypes import guess_mimetype
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
@@ -11,9 +16,52 @@ from ..models.credit_claim import MAX_PORTAL_FILES
 from ..models.utils import MAX_EVIDENCE_BYTES
 from .portal import RECORD_ID, busy_on_last_try, clean_text, record_id
 
+# A phone photo (4000 x 3000, 5-8 MB) is made smaller in the browser before it is
+# sent (static/src/js/credit_photo_resize.js); without JavaScript it arrives
+# whole and is made smaller here, as the browser would: 1600 px on its long side,
+# JPEG quality 80. Larger than MAX_UPLOAD_BYTES, a file is refused unread. Five
+# of those fit in Odoo's limit of a request (odoo.http.DEFAULT_MAX_CONTENT_LENGTH,
+# 128 MiB): a larger request gets Odoo's "413 Request Entity Too Large".
+MAX_UPLOAD_MB = 25
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+PHOTO_SIZE = (1600, 1600)
+PHOTO_QUALITY = 80
+
 
 def _error_text(exc):
     return exc.args[0] if exc.args else str(exc)
+
+
+def shrink_photo(env, name, raw):
+    """The bytes of an uploaded file, a photo larger than MAX_EVIDENCE_BYTES
+    made smaller (name, bytes); a UserError saying what to do for a large file
+    that is not a photo this can make smaller."""
+    if len(raw) <= MAX_EVIDENCE_BYTES:
+        return name, raw
+    too_large = env._(
+        "%(name)s is larger than 5 MB. Only photos are made smaller: send a smaller file.",
+        name=name,
+    )
+    mimetype = guess_mimetype(raw, default="")
+    if not mimetype.startswith("image/") or mimetype == "image/svg+xml":
+        raise UserError(too_large)
+    try:
+        # verify_resolution: an image of more than 50 million pixels is refused unread
+        small = image_process(
+            raw,
+            size=PHOTO_SIZE,
+            verify_resolution=True,
+            quality=PHOTO_QUALITY,
+            output_format="JPEG",
+        )
+    # not decodable, or far too many pixels
+    except (UserError, ValueError, OSError, Image.DecompressionBombError) as exc:
+        raise UserError(
+            env._("%(name)s could not be made smaller: take the photo again.", name=name)
+        ) from exc
+    if len(small) > MAX_EVIDENCE_BYTES:  # an image kind Odoo does not process (WEBP)
+        raise UserError(too_large)
+    return f"{os.path.splitext(name)[0] or 'photo'}.jpg", small
 
 
 class CreditResidentPortal(CustomerPortal):
@@ -31,7 +79,8 @@ class CreditResidentPortal(CustomerPortal):
 
     def _credit_files(self, field="photos"):
         """The uploaded photos as (name, base64) pairs, refused before being read
-        whole when there are too many or one is too large."""
+        whole when there are too many or one is larger than anything a phone
+        takes; a photo over 5 MB is made smaller (shrink_photo)."""
         files = [f for f in request.httprequest.files.getlist(field) if f and f.filename]
         if len(files) > MAX_PORTAL_FILES:
             raise UserError(
@@ -39,15 +88,18 @@ class CreditResidentPortal(CustomerPortal):
             )
         result = []
         for upload in files:
-            raw = upload.read(MAX_EVIDENCE_BYTES + 1)
-            if len(raw) > MAX_EVIDENCE_BYTES:
+            name = clean_text(upload.filename, max_length=255)
+            raw = upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(raw) > MAX_UPLOAD_BYTES:
                 raise UserError(
                     request.env._(
-                        "%(name)s is larger than 5 MB: take a smaller photo.",
-                        name=upload.filename,
+                        "%(name)s is larger than %(size)s MB: take a smaller photo.",
+                        name=name,
+                        size=MAX_UPLOAD_MB,
                     )
                 )
-            result.append((clean_text(upload.filename, max_length=255), base64.b64encode(raw)))
+            name, raw = shrink_photo(request.env, name, raw)
+            result.append((name, base64.b64encode(raw)))
         return result
 
     @staticmethod

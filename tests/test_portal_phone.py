@@ -1,7 +1,11 @@
+import io
 import re
+
+from PIL import Image
 
 from odoo import Command, fields
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common_portal import PortalCase
 
@@ -18,12 +22,22 @@ RESIDENT_PAGES = [
     "/my/credit/notices",
 ]
 TAB = re.compile(r"<a [^>]*o_credit_tab[^>]*>")
+MB = 1024 * 1024
+
+
+def phone_photo(size=(4000, 3000)):
+    """A photo as a phone takes it: 4000 x 3000, a JPEG of 5 to 8 MB (noise, which
+    compresses about as badly as a real scene)."""
+    image = Image.merge("RGB", [Image.effect_noise(size, 40) for _ in range(3)])
+    data = io.BytesIO()
+    image.save(data, "JPEG", quality=85)
+    return data.getvalue()
 
 
 @tagged("post_install", "-at_install")
 class TestPortalPhone(PortalCase):
-    """The resident's pages on a phone: every page in reach, the council's
-    answers on the portal, staff's drafts in plain words, asked before acting."""
+    """The resident's pages on a phone: every page in reach, large photos made
+    smaller, the council's answers on the portal, staff's drafts in plain words."""
 
     @classmethod
     def setUpClass(cls):
@@ -46,6 +60,69 @@ class TestPortalPhone(PortalCase):
             tabs = self.tabs(url)
             self.assertEqual([href for href, _active in tabs], RESIDENT_PAGES, url)
             self.assertEqual([href for href, active in tabs if active], [url], url)
+
+    # ------------------------------------------------------------ photos
+    def test_phone_photo_is_made_smaller_by_the_server(self):
+        """Without JavaScript the photo arrives whole: 4000 x 3000, over 5 MB."""
+        photo = phone_photo()
+        self.assertGreater(len(photo), 5 * MB)
+        self.assertLess(len(photo), 8 * MB)
+        self.authenticate("t_resident", "t_resident")
+        response = self.declare(
+            self.rule_photo,
+            description="Our family of six",
+            files=[("photos", ("IMG_0001.JPG", photo, "image/jpeg"))],
+        )
+        self.assertIn("with the review group", response.text)
+        claim = self.claims_of(self.res_a1)
+        self.assertEqual(claim.state, "review")
+        attachment = claim.attachment_ids
+        self.assertEqual(attachment.name, "IMG_0001.jpg")
+        self.assertEqual(attachment.mimetype, "image/jpeg")
+        self.assertLess(attachment.file_size, 5 * MB)
+        stored = Image.open(io.BytesIO(attachment.raw))
+        self.assertEqual((stored.format, stored.size), ("JPEG", (1600, 1200)))
+
+    def test_large_photo_of_an_appeal_is_made_smaller(self):
+        claim = self.Claim.with_user(self.user_resident)._portal_declare(
+            self.rule_help.id, fields.Date.today(), "Helped Mrs Li", []
+        )
+        claim.with_user(self.user_reviewer).action_reject("Nobody saw it")
+        notice = self.env["credit.notice"].search([("claim_id", "=", claim.id)])
+        self.authenticate("t_resident", "t_resident")
+        token = self.csrf("/my/credit/notices")
+        response = self.url_open(
+            f"/my/credit/notices/{notice.id}/appeal",
+            data={"csrf_token": token, "reason": "Mrs Li can tell you"},
+            files=[("photos", ("note.jpeg", phone_photo((3000, 4000)), "image/jpeg"))],
+        )
+        self.assertIn("the council will look into your appeal", response.text)
+        attachment = notice.appeal_ids.attachment_ids
+        self.assertEqual(attachment.name, "note.jpg")
+        self.assertEqual(Image.open(io.BytesIO(attachment.raw)).size, (1200, 1600))
+
+    @mute_logger("odoo.http")
+    def test_files_too_large_are_refused_with_what_to_do(self):
+        self.authenticate("t_resident", "t_resident")
+        cases = [
+            (
+                ("big.pdf", b"%PDF-1.4\n" + b"\0" * (5 * MB + 1), "application/pdf"),
+                "big.pdf is larger than 5 MB. Only photos are made smaller",
+            ),
+            (
+                ("broken.jpg", b"\xff\xd8\xff\xe0" + b"\0" * (6 * MB), "image/jpeg"),
+                "broken.jpg could not be made smaller: take the photo again.",
+            ),
+            (
+                ("huge.jpg", b"\xff\xd8\xff\xe0" + b"\0" * (25 * MB), "image/jpeg"),
+                "huge.jpg is larger than 25 MB: take a smaller photo.",
+            ),
+        ]
+        for upload, message in cases:
+            response = self.declare(self.rule_help, files=[("photos", upload)])
+            self.assertIn("o_credit_error", response.text, upload[0])
+            self.assertIn(message, response.text)
+        self.assertFalse(self.claims_of(self.res_a1))
 
     # ------------------------------------------------------------ answers
     def publish_claim_of_a2(self, rule=None):
@@ -217,6 +294,15 @@ class TestPortalPhoneTours(PortalCase):
         )
         self.start_tour("/my/credit/events", "community_credit_phone_cancel", login="t_resident")
         self.assertEqual(registration.state, "cancel")
+
+    def test_large_photo_from_the_camera(self):
+        self.start_tour("/my/credit/declare", "community_credit_phone_photo", login="t_resident")
+        claim = self.claims_of(self.res_a1)
+        self.assertEqual(claim.state, "review")
+        attachment = claim.attachment_ids
+        self.assertEqual((attachment.name, attachment.mimetype), ("IMG_0001.jpg", "image/jpeg"))
+        self.assertLess(attachment.file_size, 5 * MB)
+        self.assertEqual(Image.open(io.BytesIO(attachment.raw)).size, (1600, 1200))
 
 
 @tagged("post_install", "-at_install")

@@ -62,7 +62,10 @@ class TestPortalDeclare(PortalCase):
         self.assert_refused(self.declare(self.rule_photo), "evidence")
         text = [("photos", ("notes.txt", b"just text", "text/plain"))]
         self.assert_refused(self.declare(self.rule_help, files=text), "is not a photo or a PDF")
-        big = [("photos", ("big.png", PNG + b"\0" * (5 * 1024 * 1024), "image/png"))]
+        # a photo over 5 MB is made smaller (test_portal_phone); a larger PDF is refused
+        big = [
+            ("photos", ("big.pdf", b"%PDF-1.4\n" + b"\0" * (5 * 1024 * 1024), "application/pdf"))
+        ]
         self.assert_refused(self.declare(self.rule_help, files=big), "larger than 5 MB")
         six = [("photos", (f"p{n}.png", PNG, "image/png")) for n in range(6)]
         self.assert_refused(self.declare(self.rule_help, files=six), "at most 5 photos")

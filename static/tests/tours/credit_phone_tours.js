@@ -1,7 +1,8 @@
 /** @odoo-module **/
 // Tours of the resident's pages on a phone, started by tests/test_portal_phone.py:
 // every page one tap away on a 320 px wide screen, a confirmation before
-// redeeming and before cancelling a sign-up.
+// redeeming and before cancelling a sign-up, a large photo from the camera
+// made smaller before it is sent.
 
 import { registry } from "@web/core/registry";
 
@@ -201,6 +202,80 @@ tours.add("community_credit_phone_cancel", {
         {
             content: "and the seat is free to take again",
             trigger: ".o_credit_event:contains(Stairwell patrol) .o_credit_event_register",
+        },
+    ],
+});
+
+/** A photo as a phone's camera takes it: 4000 x 3000, a JPEG over 5 MB (noise,
+ * which compresses about as badly as a real scene). */
+async function cameraPhoto() {
+    const canvas = document.createElement("canvas");
+    canvas.width = 4000;
+    canvas.height = 3000;
+    const context = canvas.getContext("2d");
+    const pixels = context.createImageData(canvas.width, canvas.height);
+    for (let start = 0; start < pixels.data.length; start += 65536) {
+        crypto.getRandomValues(pixels.data.subarray(start, start + 65536));
+    }
+    for (let alpha = 3; alpha < pixels.data.length; alpha += 4) {
+        pixels.data[alpha] = 255;
+    }
+    context.putImageData(pixels, 0, 0);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    return new File([blob], "IMG_0001.JPG", { type: "image/jpeg" });
+}
+
+tours.add("community_credit_phone_photo", {
+    url: "/my/credit/declare",
+    steps: () => [
+        {
+            content: "Choose the good deed that needs a photo",
+            trigger: "select[name=rule_id]",
+            run: "selectByLabel Six-have family",
+        },
+        {
+            content: "Take a photo with the camera",
+            trigger: "input[type=file].o_credit_photo_input",
+            async run() {
+                const photo = await cameraPhoto();
+                if (photo.size <= 5 * 1024 * 1024) {
+                    throw new Error(`The test photo is only ${photo.size} bytes`);
+                }
+                const transfer = new DataTransfer();
+                transfer.items.add(photo);
+                this.anchor.files = transfer.files;
+                this.anchor.dispatchEvent(new Event("change", { bubbles: true }));
+            },
+        },
+        {
+            content: "The photo is made smaller before it is sent",
+            trigger: "input[type=file].o_credit_photo_input[data-credit-photos=ready]",
+            async run() {
+                const [photo] = this.anchor.files;
+                if (this.anchor.files.length !== 1 || photo.name !== "IMG_0001.jpg") {
+                    throw new Error(`The input holds ${this.anchor.files.length} files`);
+                }
+                if (photo.size > 1024 * 1024) {
+                    throw new Error(`The photo is still ${photo.size} bytes`);
+                }
+                const image = await createImageBitmap(photo);
+                if (image.width !== 1600 || image.height !== 1200) {
+                    throw new Error(`The photo is ${image.width} x ${image.height}`);
+                }
+            },
+        },
+        {
+            content: "Submit",
+            trigger: ".o_credit_declare_submit",
+            run: "click",
+        },
+        {
+            content: "The claim is with the review group",
+            trigger: ".alert-success:contains(review group)",
+        },
+        {
+            content: "with its photo",
+            trigger: "p:contains(1 photos or files attached)",
         },
     ],
 });
