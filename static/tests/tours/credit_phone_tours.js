@@ -104,7 +104,8 @@ tours.add("community_credit_phone_redeem", {
         },
         {
             content: "Asked first, with the reward and its price",
-            trigger: ".modal.show .modal-body:contains(Bowl of noodles):contains(6 of your 8 points)",
+            trigger:
+                ".modal.show .modal-body:contains(Bowl of noodles):contains(Points used: 6):contains(Points left afterwards: 2)",
         },
         {
             content: "Change one's mind",
