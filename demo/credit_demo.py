@@ -1,8 +1,17 @@
-"""Demo ledger history: about a year of points for the demo subjects of a community.
+"""The demo's history: what happened in the demo communities before the install.
 
-Called from demo/credit_ledger_demo.xml. Every line goes through
-credit.ledger.line._post, the only way points enter the ledger, so the demo
-history obeys the same rules (caps, evidence, deduction policy) as real grants.
+The demo's fixed records (places, people, rules, review groups, volunteer teams,
+rewards and their stock, commitment templates...) are XML files in demo/, as in
+Odoo's own apps. What happened to them is generated here, relative to the day of
+the install: about a year of ledger history, claims at every step of the review,
+past events and their attendances, redemptions, signed and evaluated commitments,
+a deduction notice, boards and the credit index. The methods are called only by
+<function> lines of the demo files (credit.demo has no table and no public method).
+
+Every ledger line goes through credit.ledger.line._post, the only way points enter
+the ledger, so the demo history obeys the same rules (caps, evidence, deduction
+policy) as real grants; claims, events, vouchers and commitments go through their
+workflows' methods, as the demo users.
 """
 
 import logging
@@ -19,7 +28,7 @@ from odoo.tools import SQL
 
 from ..models.credit_ledger_line import period_start
 from ..models.credit_rule import CAP_PERIODS
-from ..models.utils import period_bounds
+from ..models.utils import html_text, period_bounds
 
 _logger = logging.getLogger(__name__)
 
@@ -206,166 +215,6 @@ def double_ninth_around(day):
     last = [d for d in days if d < day]
     coming = [d for d in days if d >= day]
     return (last[-1] if last else None, coming[0] if coming else None)
-
-
-# Rongcheng's "contract + credit": a commitment for each of the four kinds of people and
-# four kinds of organisations (name, role, period, bonus and deduction rules, text, obligations
-# as (name, kind, target, rule xmlids, weight)).
-COMMITMENT_TEMPLATES = [
-    {
-        "name": "居民信用承诺",
-        "role": "community_credit.role_resident",
-        "period": "year",
-        "sequence": 20,
-        "bonus": "community_credit.rule_lhc1_demo",
-        "deduction": "community_credit.rule_lhc2_demo",
-        "text": (
-            "<p>本人自愿加入龙海社区积分制管理，承诺：遵守居民公约，家庭和睦、邻里"
-            "团结、发扬正气、遵守秩序、信守公德；积极参与垃圾分类、志愿服务和社区公益"
-            "活动；如实申报积分，接受群众监督。</p>"
-        ),
-        "obligations": [
-            ("全年获得积分不少于20分", "points", 20.0, (), 1),
-            ("全年无打架斗殴、不尽赡养义务等扣分行为", "no_deduction", 0, (), 2),
-        ],
-    },
-    {
-        "name": "党员信用承诺",
-        "role": "community_credit.role_party_member",
-        "period": "year",
-        "sequence": 10,
-        "bonus": "community_credit.rule_lhc1_demo",
-        "deduction": "community_credit.rule_lhc2_demo",
-        "text": (
-            "<p>作为在职党员，我承诺：亮身份、践承诺，每年到社区报到并"
-            "参加不少于12次社区服务，全年获得不少于5个信用积分，带头遵"
-            "守居民公约，发挥先锋模范作用。</p>"
-        ),
-        "obligations": [
-            ("全年参加社区服务不少于12次", "services", 12.0, (), 2),
-            ("全年获得信用积分不少于5分", "points", 5.0, (), 1),
-            ("全年无扣分行为", "no_deduction", 0, (), 1),
-        ],
-    },
-    {
-        "name": "楼栋长信用承诺",
-        "role": "community_credit.role_building_head",
-        "period": "quarter",
-        "sequence": 20,
-        "bonus": "community_credit.rule_lhc1_demo",
-        "deduction": None,
-        "text": (
-            "<p>作为楼栋长，我承诺：熟悉本楼栋居民情况，每季度看望独居"
-            "老人不少于3次，及时调解邻里纠纷，按时收集上报楼栋居民信息。"
-            "</p>"
-        ),
-        "obligations": [
-            (
-                "每季度看望独居老人不少于3次",
-                "rule_lines",
-                3.0,
-                ("community_credit.rule_lh11_demo",),
-                2,
-            ),
-            ("按时收集上报楼栋居民信息", "manual", 0, (), 1),
-        ],
-    },
-    {
-        "name": "网格员信用承诺",
-        "role": "community_credit.role_grid_worker",
-        "period": "quarter",
-        "sequence": 30,
-        "bonus": "community_credit.rule_lhc1_demo",
-        "deduction": None,
-        "text": (
-            "<p>作为网格员，我承诺：每月入户走访网格内居民，如实采集、"
-            "及时上报居民信用信息，不虚报、不漏报，每季度参加志愿服务不少"
-            "于2次。</p>"
-        ),
-        "obligations": [
-            ("如实采集、按时上报网格信用信息", "manual", 0, (), 2),
-            ("每季度参加志愿服务不少于2次", "services", 2.0, (), 1),
-        ],
-    },
-    {
-        "name": "社区党组织信用承诺",
-        "role": "community_credit.role_party_group",
-        "period": "year",
-        "sequence": 40,
-        "bonus": "community_credit.rule_lhc3_demo",
-        "deduction": None,
-        "text": (
-            "<p>社区党组织承诺：每季度开展一次主题党日活动，组织党员参"
-            "与社区志愿服务，带头公开积分评议结果，接受居民监督。</p>"
-        ),
-        "obligations": [
-            ("每季度开展主题党日活动", "manual", 0, (), 1),
-            ("全年无扣分记录", "no_deduction", 0, (), 1),
-        ],
-    },
-    {
-        "name": "驻区单位信用承诺",
-        "role": "community_credit.role_resident_unit",
-        "period": "year",
-        "sequence": 50,
-        "bonus": "community_credit.rule_lhc3_demo",
-        "deduction": None,
-        "text": (
-            "<p>驻区单位承诺：开放场地和资源参与社区共建，组织职工参加"
-            "社区志愿服务，全年为社区公益贡献不少于10个积分。</p>"
-        ),
-        "obligations": [
-            ("开放场地资源参与社区共建", "manual", 0, (), 1),
-            ("全年获得积分不少于10分", "points", 10.0, (), 1),
-        ],
-    },
-    {
-        "name": "市场主体诚信经营承诺",
-        "role": "community_credit.role_merchant",
-        "period": "quarter",
-        "sequence": 60,
-        "bonus": "community_credit.rule_lhc3_demo",
-        "deduction": "community_credit.rule_lhc2_demo",
-        "text": (
-            "<p>本店承诺：明码标价、诚信经营，无消费投诉；按承诺提供积"
-            "分兑换商品，每季度参与爱心捐赠或爱心理发等公益活动至少1次。"
-            "</p>"
-        ),
-        "obligations": [
-            ("明码标价、诚信经营，无消费投诉", "manual", 0, (), 2),
-            (
-                "每季度参与公益活动至少1次",
-                "rule_lines",
-                1.0,
-                ("community_credit.rule_lh12_demo", "community_credit.rule_lh18_demo"),
-                1,
-            ),
-            ("无扣分记录", "no_deduction", 0, (), 1),
-        ],
-    },
-    {
-        "name": "社会组织信用承诺",
-        "role": "community_credit.role_social_organisation",
-        "period": "quarter",
-        "sequence": 70,
-        "bonus": "community_credit.rule_lhc3_demo",
-        "deduction": None,
-        "text": (
-            "<p>社会组织承诺：依法依章程开展活动，每季度开展调解或敲门"
-            "走访服务不少于2次，按时报送活动记录。</p>"
-        ),
-        "obligations": [
-            (
-                "每季度开展调解或敲门服务不少于2次",
-                "rule_lines",
-                2.0,
-                ("community_credit.rule_lh10_demo", "community_credit.rule_lh11_demo"),
-                2,
-            ),
-            ("按时报送活动记录", "manual", 0, (), 1),
-        ],
-    },
-]
 
 
 class CreditDemo(models.AbstractModel):
@@ -622,9 +471,10 @@ class CreditDemo(models.AbstractModel):
 
     @api.model
     def _generate_claims(self, community_xmlid, seed=7):
-        """Review groups, a council secretary and claims at every step of the review
-        workflow for a demo community, driven through the workflow methods as the
-        demo users (resident, grid worker, reviewer, council). Runs once."""
+        """Claims at every step of the review workflow for a demo community, driven
+        through the workflow methods as the demo users (resident, grid worker,
+        reviewer, council); the review groups that certify them are in
+        demo/credit_claim_demo.xml. Runs once."""
         community = self.env.ref(community_xmlid)
         Claim = self.env["credit.claim"].sudo()
         if Claim.search_count([("community_id", "=", community.id)], limit=1):
@@ -636,31 +486,15 @@ class CreditDemo(models.AbstractModel):
         reviewer = ref("community_credit.user_reviewer_demo")
         grid = ref("community_credit.user_gridworker_demo")
         resident = ref("community_credit.user_resident_demo")
-        community.write({"claim_council_user_id": council.id, "claim_publication_days": 7})
-        estates = community.child_ids.filtered(lambda p: p.place_type in ("estate", "grid"))
-        groups = self.env["credit.review.group"].create(
+        # the review groups, the council's secretary and the rules residents declare
+        # themselves are demo/credit_claim_demo.xml's and credit_rule_demo.xml's
+        everyday = self.env["credit.rule"].search(
             [
-                {
-                    "name": f"{estate.name}道德评议小组",
-                    "community_id": community.id,
-                    "place_ids": [Command.set(estate.ids)],
-                    "user_ids": [Command.set((reviewer | council).ids)],
-                    "leader_id": reviewer.id,
-                }
-                for estate in estates
+                ("community_id", "=", community.id),
+                ("points", ">", 0),
+                ("self_declare", "=", True),
             ]
         )
-        rules = self.env["credit.rule"].search(
-            [("community_id", "=", community.id), ("points", ">", 0)]
-        )
-        everyday = rules.filtered(
-            lambda r: (
-                not r.evidence_required
-                and not r.granter_group_ids
-                and r.category_id.period in ("day", "week", "month")
-            )
-        )
-        everyday.write({"self_declare": True})
         people = (
             self.env["res.partner"]
             .sudo()
@@ -750,63 +584,33 @@ class CreditDemo(models.AbstractModel):
                 )
         rejected.with_user(reviewer).action_reject("照片与描述不符，且无人证实。")
         sent_back.with_user(reviewer).action_send_back("请补充活动地点和时间。")
-        groups.invalidate_recordset()
         _logger.info("Community credit demo: %s claims for %s", len(submitted), community.name)
         return submitted
 
     @api.model
-    def _generate_events(self, community_xmlid, venue_xmlid=None, seed=11):
-        """Volunteer teams, past events with their attendances (posted through the
-        attendance hook), the last Double Ninth's visits to elders on its day, and an
-        upcoming event open for registration, all at `venue_xmlid` (else the company's
-        address). Runs once.
-
-        The events send no e-mail: residents hear of them from their grid worker and
-        the portal, and Odoo's default schedulers would render a PDF ticket for every
-        registration (in the sign-up request, or in the hourly mail job)."""
+    def _generate_events(
+        self, community_xmlid, team_xmlids, event_type_xmlid, venue_xmlid=None, seed=11
+    ):
+        """Past events of the community's volunteer teams (`team_xmlids`: the
+        door-knocking visits to elders, mediation and clean-ups) with their
+        attendances (posted through the attendance hook), the last Double Ninth's
+        visits to elders on its day, and an upcoming event open for registration, all
+        of type `event_type_xmlid` (which sends no e-mail) at `venue_xmlid` (else the
+        company's address). The teams and the type are demo/credit_event_demo.xml's.
+        Runs once."""
         community = self.env.ref(community_xmlid)
-        Team = self.env["credit.volunteer.team"].sudo()
-        if Team.search_count([("community_id", "=", community.id)], limit=1):
-            return Team
+        held = self.env["event.event"].sudo().with_context(active_test=False)
+        if held.search_count([("credit_community_id", "=", community.id)], limit=1):
+            return self.env["credit.volunteer.team"]
         rng = random.Random(seed)
+        teams = self.env["credit.volunteer.team"]
+        for xmlid in team_xmlids:
+            teams |= self.env.ref(xmlid)
+        event_type = self.env.ref(event_type_xmlid)
         rules = self.env["credit.rule"].search([("community_id", "=", community.id)])
-        volunteering = rules.filtered(lambda r: r.behaviour == "志愿服务")[:1]
+        volunteering = event_type.credit_rule_id
         visiting = rules.filtered(lambda r: r.behaviour == "看望独居老人")[:1] or volunteering
         mediation = rules.filtered(lambda r: r.behaviour == "调解纠纷")[:1] or volunteering
-        people = (
-            self.env["res.partner"]
-            .sudo()
-            .search(
-                [
-                    ("credit_community_id", "=", community.id),
-                    ("is_company", "=", False),
-                    ("credit_role_ids", "!=", False),
-                ],
-                order="id",
-            )
-        )
-        teams = Team.create(
-            [
-                {
-                    "name": name,
-                    "community_id": community.id,
-                    "member_ids": [Command.set(members.ids)],
-                    "leader_id": members[:1].id,
-                }
-                for name, members in (
-                    ("安心敲门志愿服务队", people[0:12]),
-                    ("矛盾纠纷调解队", people[12:20]),
-                    ("环境卫生志愿服务队", people[20:36]),
-                )
-            ]
-        )
-        event_type = self.env["event.type"].create(
-            {
-                "name": "社区志愿服务",
-                "credit_rule_id": volunteering.id,
-                "event_type_mail_ids": [Command.clear()],
-            }
-        )
         venue = self.env.ref(venue_xmlid) if venue_xmlid else self.env.company.partner_id
         council = self.env.ref("community_credit.user_council_demo", raise_if_not_found=False)
         today = fields.Date.context_today(self)
@@ -877,73 +681,19 @@ class CreditDemo(models.AbstractModel):
         return teams
 
     @api.model
-    def _generate_rewards(self, community_xmlid):
-        """Longhai's merchants' rewards (noodles 6 points, a bun 1, a haircut 15, a
-        free health check), stock at the exchange point and the shops, this month's
-        pledges, and redemptions at every step. Runs once."""
+    def _generate_rewards(self, community_xmlid, reward_xmlids):
+        """Redemptions of the community's rewards (`reward_xmlids`, with their stock
+        and the merchants' pledges in demo/credit_reward_demo.xml) by residents of
+        the grid worker's estates, at every step: some vouchers handed over, some
+        still to collect. Runs once."""
         community = self.env.ref(community_xmlid)
-        Product = self.env["product.template"].sudo()
-        if Product.search_count([("credit_is_reward", "=", True)], limit=1):
-            return Product
         ref = self.env.ref
-        noodle = ref("community_credit.org_noodle_demo")
-        barber = ref("community_credit.org_barber_demo")
-        pharmacy = ref("community_credit.org_pharmacy_demo")
-        exchange_point = "龙海社区积分兑换点"
-
-        def stock(point, quantity):
-            return Command.create(
-                {"collection_point": point, "community_id": community.id, "quantity": quantity}
-            )
-
-        rewards = Product.create(
-            [
-                {
-                    "name": "重庆小面一碗",
-                    "credit_is_reward": True,
-                    "credit_points_price": 6,
-                    "credit_donated_value": 6.0,
-                    "credit_merchant_id": noodle.id,
-                    "credit_person_limit": 4,
-                    "credit_stock_ids": [stock(noodle.name, 60)],
-                },
-                {
-                    "name": "馒头一个",
-                    "credit_is_reward": True,
-                    "credit_points_price": 1,
-                    "credit_donated_value": 1.0,
-                    "credit_merchant_id": noodle.id,
-                    "credit_stock_ids": [stock(noodle.name, 200), stock(exchange_point, 50)],
-                },
-                {
-                    "name": "理发一次",
-                    "credit_is_reward": True,
-                    "credit_reward_kind": "service",
-                    "credit_points_price": 15,
-                    "credit_donated_value": 15.0,
-                    "credit_merchant_id": barber.id,
-                    "credit_person_limit": 1,
-                    "credit_stock_ids": [stock(barber.name, 30)],
-                },
-                {
-                    "name": "免费健康检查",
-                    "credit_is_reward": True,
-                    "credit_reward_kind": "policy",
-                    "credit_points_price": 20,
-                    "credit_donated_value": 30.0,
-                    "credit_merchant_id": pharmacy.id,
-                    "credit_person_limit": 1,
-                    "credit_stock_ids": [stock(pharmacy.name, 10)],
-                },
-            ]
-        )
-        today = fields.Date.context_today(self)
-        self.env["credit.merchant.pledge"].sudo().create(
-            [
-                {"merchant_id": m.id, "community_id": community.id, "month": today, "value": v}
-                for m, v in ((noodle, 600.0), (barber, 450.0), (pharmacy, 300.0))
-            ]
-        )
+        rewards = self.env["product.template"]
+        for xmlid in reward_xmlids:
+            rewards |= ref(xmlid)
+        issued = self.env["credit.voucher"].sudo()
+        if issued.search_count([("product_tmpl_id", "in", rewards.ids)], limit=1):
+            return rewards
         grid = ref("community_credit.user_gridworker_demo")
         rich = (
             self.env["credit.balance"]
@@ -974,48 +724,12 @@ class CreditDemo(models.AbstractModel):
         return rewards
 
     @api.model
-    def _demo_commitment_templates(self, community):
-        """The community's commitment templates (created here rather than in XML:
-        their Chinese texts are demo content, not terms of the addon to translate)."""
-        Template = self.env["credit.commitment.template"]
-        templates = Template.search([("community_id", "=", community.id)])
-        if templates:
-            return templates
-        ref = self.env.ref
-        return Template.create(
-            [
-                {
-                    "name": spec["name"],
-                    "sequence": spec["sequence"],
-                    "role_id": ref(spec["role"]).id,
-                    "community_id": community.id,
-                    "period": spec["period"],
-                    "bonus_rule_id": ref(spec["bonus"]).id,
-                    "deduction_rule_id": spec["deduction"] and ref(spec["deduction"]).id,
-                    "text": spec["text"],
-                    "obligation_ids": [
-                        Command.create(
-                            {
-                                "name": name,
-                                "kind": kind,
-                                "target": target,
-                                "rule_ids": [Command.set([ref(r).id for r in rules])],
-                                "weight": weight,
-                            }
-                        )
-                        for name, kind, target, rules, weight in spec["obligations"]
-                    ],
-                }
-                for spec in COMMITMENT_TEMPLATES
-            ]
-        )
-
-    @api.model
     def _generate_commitments(self, community_xmlid, unsigned_xmlid=None, seed=13):
         """Most subjects of the community sign the commitment offered to their kind
-        (online, at the office or on paper) for the current period; quarterly
-        commitments were also signed last quarter, checked by the grid worker and
-        evaluated. `unsigned_xmlid` is left with a commitment to sign. Runs once."""
+        (demo/credit_commitment_demo.xml: online, at the office or on paper) for the
+        current period; quarterly commitments were also signed last quarter, checked
+        by the grid worker and evaluated. `unsigned_xmlid` is left with a commitment
+        to sign. Runs once."""
         community = self.env.ref(community_xmlid)
         Commitment = self.env["credit.commitment"].sudo().with_context(tracking_disable=True)
         if Commitment.search_count([("community_id", "=", community.id)], limit=1):
@@ -1025,45 +739,33 @@ class CreditDemo(models.AbstractModel):
         staff = self.env.ref("community_credit.user_gridworker_demo", raise_if_not_found=False)
         if staff:
             Commitment = Commitment.with_user(staff).sudo()
-        templates = self._demo_commitment_templates(community)
+        templates = self.env["credit.commitment.template"].search(
+            [("community_id", "=", community.id)], order="id"
+        )
         subjects = self.env["res.partner"].search(
             [("credit_community_id", "=", community.id), ("credit_role_ids", "!=", False)]
         )
         today = fields.Date.context_today(self)
+        last_quarter = period_bounds(today, "quarter")[0] - timedelta(days=1)
         past = Commitment.browse()
         for template in templates:
             for partner in subjects.filtered(lambda p, t=template: t.role_id in p.credit_role_ids):
                 if partner == unsigned or rng.random() < 0.15:
                     continue  # not everybody has signed yet
-                periods = [today]
-                if template.period == "quarter":
-                    periods.insert(0, period_bounds(today, "quarter")[0] - timedelta(days=1))
-                for day in periods:
+                days = [last_quarter, today] if template.period == "quarter" else [today]
+                for day in days:
                     origin = rng.choice(
                         ["office", "paper", "portal" if partner.user_ids else "paper"]
                     )
                     commitment = Commitment.create(
-                        {"template_id": template.id, "partner_id": partner.id}
+                        {"template_id": template.id, "partner_id": partner.id, "date_from": day}
                     )
-                    commitment.action_sign(origin=origin)
-                    if day != today:
-                        past |= commitment
-                        start, end = period_bounds(day, "quarter")
-                        # signed last quarter: the period and the signature moved back
-                        self.env.flush_all()
-                        self.env.cr.execute(
-                            SQL(
-                                "UPDATE credit_commitment SET date_from = %s, date_to = %s, "
-                                "signed_on = %s WHERE id = %s",
-                                start,
-                                end,
-                                datetime.combine(
-                                    start + timedelta(days=rng.randint(0, 20)), time(9)
-                                ),
-                                commitment.id,
-                            )
-                        )
-                        commitment.invalidate_recordset()
+                    if day == today:
+                        commitment.action_sign(origin=origin)
+                        continue
+                    signed = commitment.date_from + timedelta(days=rng.randint(0, 20))
+                    self._demo_sign_past(commitment, origin, datetime.combine(signed, time(9)))
+                    past |= commitment
         # last quarter's checks by the grid worker, then the evaluation
         for line in past.line_ids.filtered(lambda ln: ln.kind == "manual"):
             line.write(
@@ -1080,6 +782,47 @@ class CreditDemo(models.AbstractModel):
             len(past),
         )
         return past
+
+    @api.model
+    def _demo_sign_past(self, commitment, origin, signed_on):
+        """Record a signature made last quarter, as action_sign records one.
+
+        action_sign signs for a period not yet over, on the day it is called: a
+        signature of a period already past is history, which only the demo writes.
+        The commitment was created (unsigned) for that period; its signature, the
+        day it was made, the text accepted and its obligations are written here
+        through the ORM, as the workflow's system fields (sudo)."""
+        commitment = commitment.sudo()
+        template = commitment.template_id
+        lang = commitment.partner_id.lang or self.env.lang
+        # the signer and the way of signing first, while it is unsigned (write()
+        # refuses to change them on a signed commitment), then the signature
+        commitment.write({"signer_name": commitment.partner_id.name, "sign_origin": origin})
+        commitment.write(
+            {
+                "state": "signed",
+                "signed_by_id": commitment.env.uid,
+                "signed_on": signed_on,
+                "accepted_text": template.with_context(lang=lang).text,
+            }
+        )
+        self.env["credit.commitment.line"].sudo().create(
+            [
+                {"commitment_id": commitment.id, "obligation_id": obligation.id}
+                for obligation in template.obligation_ids
+            ]
+        )
+        commitment.message_subscribe(partner_ids=commitment.partner_id.ids)
+        origins = dict(commitment._fields["sign_origin"]._description_selection(self.env))
+        commitment._message_log(
+            body=html_text(
+                self.env._(
+                    "Signed by %(signer)s (%(origin)s).",
+                    signer=commitment.signer_name,
+                    origin=origins[commitment.sign_origin],
+                )
+            )
+        )
 
     @api.model
     def _generate_notice(self, partner_xmlid, rule_xmlid, granter_xmlid):
