@@ -226,3 +226,65 @@ class TestDemoData(TransactionCase):
         # that stays up for days does not run it
         cron = self.env.ref("mail.ir_cron_module_update_notification")
         self.assertFalse(cron.active)
+
+    def test_fixed_records_are_data_files(self):
+        # the demo's fixed records are records of its XML files (with xml ids), as in
+        # Odoo's own apps; only their history is generated, by credit.demo, which
+        # lives in demo/, not among the models of a production database (other tests
+        # may add records of their own: only the demo's named ones are counted)
+        def named(model):
+            data = (
+                self.env["ir.model.data"]
+                .sudo()
+                .search([("module", "=", "community_credit"), ("model", "=", model)])
+            )
+            return self.env[model].with_user(self.council).browse(data.mapped("res_id")).exists()
+
+        expected = {
+            "credit.commitment.template": 8,
+            "credit.commitment.obligation": 18,
+            "credit.volunteer.team": 3,
+            "credit.review.group": 6,
+            "credit.reward.stock": 5,
+            "credit.merchant.pledge": 3,
+        }
+        for model, count in expected.items():
+            records = named(model)
+            self.assertEqual(len(records), count, model)
+        for model in ("credit.commitment.template", "credit.volunteer.team", "credit.review.group"):
+            self.assertEqual(named(model).community_id, self.community, model)
+        templates = named("credit.commitment.template")
+        self.assertEqual(templates.obligation_ids, named("credit.commitment.obligation"))
+        self.assertTrue(all(t.obligation_ids for t in templates))
+        stock = named("credit.reward.stock")
+        self.assertEqual(stock.community_id, self.community)
+        rewards = named("product.template").filtered("credit_is_reward")
+        self.assertEqual(stock.product_tmpl_id, rewards)
+        self.assertEqual(
+            set(rewards.mapped("name")), {"重庆小面一碗", "馒头一个", "理发一次", "免费健康检查"}
+        )
+        # the generated history refers to them: vouchers of the demo's rewards, events
+        # of its teams, commitments under its templates
+        self.assertTrue(self.env["credit.voucher"].search([("product_tmpl_id", "in", rewards.ids)]))
+        self.assertTrue(
+            self.env["event.event"].search(
+                [("credit_team_id", "in", named("credit.volunteer.team").ids)]
+            )
+        )
+        self.assertTrue(
+            self.env["credit.commitment"].search([("template_id", "in", templates.ids)])
+        )
+        # every household names its head among the members it lists
+        households = named("credit.household")
+        self.assertEqual(len(households), 24)
+        for household in households:
+            self.assertIn(household.head_id, household.member_ids, household.name)
+        # the generator: an abstract model (no table) of demo/credit_demo.py
+        Demo = self.env["credit.demo"]
+        self.assertTrue(Demo._abstract)
+        modules = {
+            klass.__module__
+            for klass in type(Demo).mro()
+            if klass.__module__.startswith("odoo.addons.community_credit")
+        }
+        self.assertEqual(modules, {"odoo.addons.community_credit.demo.credit_demo"})
