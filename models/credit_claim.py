@@ -1190,86 +1190,96 @@ class CreditClaim(models.Model):
         ]
         Claim = self._workflow()
         processed = Claim.browse()
-        try:
-            with self.env.cr.savepoint():
-                batch = Claim._lock_due(due, limit)
-        except CONFLICTS as exc:
-            _logger.info("Claims: run stopped by a concurrent update (%s)", exc.pgcode)
-            batch = Claim.browse()
-        for start in range(0, len(batch), CHUNK):
-            chunk = batch[start : start + CHUNK]
+        left = []  # taken, but a subject of theirs has a claim due held elsewhere
+        while len(processed) < limit:
+            # a chunk takes its rows in its own savepoint: rows locked by the
+            # transaction and updated by a savepoint would each need a multixact
             try:
                 with self.env.cr.savepoint():
+                    chunk, skipped = Claim._lock_due(
+                        due, min(CHUNK, limit - len(processed)), skip=left
+                    )
                     failed = chunk._post_points()
                     (chunk - failed).write({"state": "done"})
             except CONFLICTS as exc:
                 _logger.info("Claims: chunk left for the next run (%s)", exc.pgcode)
                 break
+            if not chunk and not skipped:
+                break
             processed |= chunk  # closed, or kept with its error for the council
+            left += skipped
         self.env["credit.ledger.line"]._batch_progress(
             done=len(processed), remaining=Claim.search_count(due)
         )
         return processed
 
     @api.model
-    def _lock_due(self, domain, limit):
-        """At most `limit` claims of `domain` (earliest window end first) that no
-        other transaction holds, with the other claims of `domain` of their
-        subjects, all locked until the commit. Returns those whose every subject
-        still to be posted has all its claims of `domain` locked here (the others
-        stay locked, for the next run): no other run is posting for them."""
+    def _lock_due(self, domain, limit, skip=()):
+        """Lock at most `limit` claims of `domain` but `skip` (earliest window
+        end first) that no other transaction holds, with the other claims of
+        `domain` of their subjects, all until the commit. Those whose every
+        subject still to be posted has all its claims of `domain` locked here
+        are to be posted: no other run is posting for them. Returns (claims to
+        post, ids of those locked but left for the next run)."""
         self.env.flush_all()
         due = self._search(domain).subselect()
         cr = self.env.cr
         cr.execute(
             SQL(
-                "SELECT id FROM credit_claim WHERE id IN %s ORDER BY publish_until, id"
-                " LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM credit_claim WHERE id IN %s AND NOT id = ANY(%s)"
+                " ORDER BY publish_until, id LIMIT %s FOR UPDATE SKIP LOCKED",
                 due,
+                list(skip),
                 limit,
             ),
             log_exceptions=False,
         )
         mine = [row[0] for row in cr.fetchall()]
         if not mine:
-            return self.browse()
+            return self.browse(), []
 
         def theirs(mine):
-            """the unposted lines, on claims due not locked here, of the subjects
-            of the claims locked here"""
-            return SQL(
-                """
-                SELECT l.claim_id, l.partner_id FROM credit_claim_line l
-                 WHERE l.claim_id IN %(due)s AND l.claim_id != ALL(%(mine)s)
-                   AND l.ledger_line_id IS NULL
-                   AND l.partner_id IN (SELECT partner_id FROM credit_claim_line
-                                         WHERE claim_id = ANY(%(mine)s)
-                                           AND ledger_line_id IS NULL)
-                """,
-                due=due,
-                mine=mine,
-            )
-
-        cr.execute(
-            SQL(
-                "SELECT id FROM credit_claim WHERE id IN (SELECT claim_id FROM (%s) t)"
-                " FOR UPDATE SKIP LOCKED",
-                theirs(mine),
-            ),
-            log_exceptions=False,
-        )
-        mine += [row[0] for row in cr.fetchall()]
-        cr.execute(theirs(mine))
-        held = {row[1] for row in cr.fetchall()}  # subjects of claims held elsewhere
-        return (
-            self.browse(mine)
-            .filtered(
-                lambda c: (
-                    not any(ln.partner_id.id in held for ln in c.line_ids if not ln.ledger_line_id)
+            """(claim, subject) of the lines still to post, on the claims due
+            not in mine, of the subjects of mine (sets in Python: an array of
+            ids compared with each row would be quadratic)"""
+            cr.execute(
+                SQL(
+                    """
+                    SELECT l.claim_id, l.partner_id FROM credit_claim_line l
+                     WHERE l.claim_id IN %s AND l.ledger_line_id IS NULL
+                       AND l.partner_id IN (SELECT partner_id FROM credit_claim_line
+                                             WHERE claim_id = ANY(%s) AND ledger_line_id IS NULL)
+                    """,
+                    due,
+                    mine,
                 )
             )
-            .sorted(lambda c: (c.publish_until, c.id))
+            taken = set(mine)
+            return [row for row in cr.fetchall() if row[0] not in taken]
+
+        others = [row for row in theirs(mine) if row[0] not in set(skip)]
+        if others:
+            cr.execute(
+                SQL(
+                    "SELECT id FROM credit_claim WHERE id = ANY(%s) FOR UPDATE SKIP LOCKED",
+                    sorted({claim for claim, _partner in others}),
+                ),
+                log_exceptions=False,
+            )
+            locked = sorted(row[0] for row in cr.fetchall())
+            if locked:  # their other subjects may have claims due held elsewhere
+                mine += locked
+                others = theirs(mine)
+        # subjects with a claim due that another transaction holds
+        left = set(skip)
+        held = {partner for claim, partner in others if claim not in left}
+        claims = self.browse(mine)
+        kept = claims.filtered(
+            lambda c: (
+                not any(ln.partner_id.id in held for ln in c.line_ids if not ln.ledger_line_id)
+            )
         )
+        return kept.sorted(lambda c: (c.publish_until, c.id)), (claims - kept).ids
 
     @api.model
     def _cron_remind_reviewers(self):

@@ -490,25 +490,27 @@ class CreditCommitment(models.Model):
         Commitment = self.sudo()
         Ledger = self.env["credit.ledger.line"]
         evaluated = Commitment.browse()
-        try:
-            with self.env.cr.savepoint():
-                batch = Commitment._lock_due(due, limit)
-        except CONFLICTS as exc:
-            _logger.info("Commitments: run stopped by a concurrent update (%s)", exc.pgcode)
-            batch = Commitment.browse()
-        for start in range(0, len(batch), CHUNK):
-            chunk = batch[start : start + CHUNK]
+        left = []  # taken, but a subject of theirs has a commitment due held elsewhere
+        while len(evaluated) < limit:
+            # a chunk takes its rows in its own savepoint: rows locked by the
+            # transaction and updated by a savepoint would each need a multixact
             try:
                 with self.env.cr.savepoint():
+                    chunk, skipped = Commitment._lock_due(
+                        due, min(CHUNK, limit - len(evaluated)), skip=left
+                    )
                     chunk._evaluate()
             except CONFLICTS as exc:
                 _logger.info("Commitments: chunk left for the next run (%s)", exc.pgcode)
                 break
+            if not chunk and not skipped:
+                break
             evaluated |= chunk
+            left += skipped
         # those still waiting for staff to check an obligation by hand: staff are asked
         try:
             with self.env.cr.savepoint():
-                Commitment._lock_due(waiting, limit, whole_subjects=False)._activity_update()
+                Commitment._lock_due(waiting, limit, whole_subjects=False)[0]._activity_update()
         except CONFLICTS as exc:
             _logger.info("Commitments: requests to staff left for the next run (%s)", exc.pgcode)
         # the work is the evaluation: a commitment nobody can be asked about
@@ -517,55 +519,57 @@ class CreditCommitment(models.Model):
         return evaluated
 
     @api.model
-    def _lock_due(self, domain, limit, whole_subjects=True):
-        """At most `limit` commitments of `domain`, earliest period end first,
-        that no other transaction holds, locked until the commit. With
-        whole_subjects, also the other commitments of `domain` of their
-        subjects; then only those of the subjects whose every commitment of
-        `domain` is locked here are returned (the others stay locked, for the
-        next run): no other run is evaluating a commitment of theirs."""
+    def _lock_due(self, domain, limit, skip=(), whole_subjects=True):
+        """Lock at most `limit` commitments of `domain` but `skip`, earliest
+        period end first, that no other transaction holds (until the commit).
+        With whole_subjects, also the other commitments of `domain` of their
+        subjects, and only those of the subjects whose every commitment of
+        `domain` is locked here are to be evaluated: no other run is evaluating
+        one of theirs. Returns (commitments to evaluate, ids of those locked but
+        left for the next run)."""
         self.env.flush_all()
         due = self._search(domain).subselect()
         cr = self.env.cr
         cr.execute(
             SQL(
-                "SELECT id FROM credit_commitment WHERE id IN %s ORDER BY date_to, id"
-                " LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM credit_commitment WHERE id IN %s AND NOT id = ANY(%s)"
+                " ORDER BY date_to, id LIMIT %s FOR UPDATE SKIP LOCKED",
                 due,
+                list(skip),
                 limit,
             ),
             log_exceptions=False,
         )
         mine = [row[0] for row in cr.fetchall()]
         if not whole_subjects or not mine:
-            return self.browse(mine)
-        theirs = SQL(
-            "id IN %s AND id != ALL(%s) AND partner_id IN"
-            " (SELECT partner_id FROM credit_commitment WHERE id = ANY(%s))",
-            due,
-            mine,
-            mine,
-        )
+            return self.browse(mine), []
+        # the other commitments due of the same subjects (sets in Python: an
+        # array of 20,000 ids compared with each row would be quadratic)
         cr.execute(
-            SQL("SELECT id FROM credit_commitment WHERE %s FOR UPDATE SKIP LOCKED", theirs),
-            log_exceptions=False,
+            SQL(
+                "SELECT id, partner_id FROM credit_commitment WHERE id IN %s AND partner_id IN"
+                " (SELECT partner_id FROM credit_commitment WHERE id = ANY(%s))",
+                due,
+                mine,
+            )
         )
-        mine += [row[0] for row in cr.fetchall()]
-        # subjects with a commitment due that another transaction holds
-        theirs = SQL(
-            "id IN %s AND id != ALL(%s) AND partner_id IN"
-            " (SELECT partner_id FROM credit_commitment WHERE id = ANY(%s))",
-            due,
-            mine,
-            mine,
-        )
-        cr.execute(SQL("SELECT partner_id FROM credit_commitment WHERE %s", theirs))
-        held = {row[0] for row in cr.fetchall()}
-        return (
-            self.browse(mine)
-            .filtered(lambda c: c.partner_id.id not in held)
-            .sorted(lambda c: (c.date_to, c.id))
-        )
+        taken = set(mine) | set(skip)
+        others = {row[0]: row[1] for row in cr.fetchall() if row[0] not in taken}
+        held = set()  # subjects with a commitment due that another transaction holds
+        if others:
+            cr.execute(
+                SQL(
+                    "SELECT id FROM credit_commitment WHERE id = ANY(%s) FOR UPDATE SKIP LOCKED",
+                    sorted(others),
+                ),
+                log_exceptions=False,
+            )
+            locked = {row[0] for row in cr.fetchall()}
+            mine += sorted(locked)
+            held = {partner for row, partner in others.items() if row not in locked}
+        commitments = self.browse(mine)
+        kept = commitments.filtered(lambda c: c.partner_id.id not in held)
+        return kept.sorted(lambda c: (c.date_to, c.id)), (commitments - kept).ids
 
     def _evaluate(self):
         """Measure every obligation, record the outcome, post the bonus or the
