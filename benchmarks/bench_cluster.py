@@ -64,15 +64,18 @@ PHASES = {
 
 
 # ------------------------------------------------------------------ residents
-def drive(resident, data, until, stats, acknowledged, reads):
+def drive(resident, data, until, stats, acknowledged, reads, failures):
     """One resident's loop until the deadline; every request timed."""
 
     def timed(kind, path, form=None, json_body=None):
         start = time.perf_counter()
         try:
             status, body, headers = resident.request(path, form, json_body)
-        except OSError:
+        except OSError as exc:  # no answer: refused, reset, closed, timed out
             status, body, headers = 0, "", {}
+            failures[kind, type(exc).__name__] += 1
+        if status >= 500:
+            failures[kind, f"HTTP {status}"] += 1
         stats[kind].append((time.perf_counter() - start, status))
         return status, body, headers or {}
 
@@ -326,6 +329,7 @@ def run_phase(key, rnd, args, registry, odoo_conf, results):
     stats = defaultdict(list)
     acknowledged = {"vouchers": [], "claims": []}
     reads = Counter()
+    failures = Counter()
     primary = connect(
         odoo_conf["db_host"] or None,
         odoo_conf["db_port"] or 5432,
@@ -355,7 +359,10 @@ def run_phase(key, rnd, args, registry, odoo_conf, results):
         start = time.monotonic()
         until = start + seconds
         threads = [
-            threading.Thread(target=drive, args=(r, data, until, stats, acknowledged, reads))
+            threading.Thread(
+                target=drive,
+                args=(r, data, until, stats, acknowledged, reads, failures),
+            )
             for r in residents
         ]
         for thread in threads:
@@ -400,11 +407,16 @@ def run_phase(key, rnd, args, registry, odoo_conf, results):
     results.add(f"{name}: p95, every request", percentile(every, 95) * 1000, "ms")
     for kind, samples in sorted(stats.items()):
         times = [t for t, _status in samples]
-        errors = sum(1 for _t, status in samples if status == 0 or status >= 500)
         results.add(f"{name}: {kind} p50", percentile(times, 50) * 1000, "ms")
         results.add(f"{name}: {kind} p95", percentile(times, 95) * 1000, "ms")
-        if errors:
-            results.add(f"{name}: {kind} server errors", errors, "requests")
+        failed = {reason: n for (k, reason), n in failures.items() if k == kind}
+        if failed:
+            results.add(
+                f"{name}: {kind} failed",
+                sum(failed.values()),
+                "requests",
+                note=", ".join(f"{reason} {n}" for reason, n in sorted(failed.items())),
+            )
     results.add(f"{name}: own voucher looked up at once", reads["checked"], "reads")
     results.add(f"{name}: ... not found yet (stale read)", reads["stale"], "reads")
     if reads["failed"]:
