@@ -381,7 +381,14 @@ show_node() {
 
 cmd_status() {
     load_settings || { echo "The cluster was never started here ($STATE)."; return 0; }
-    local n pid
+    local n pid pidfile running=""
+    for pidfile in "$STATE"/*.pid; do
+        ! pid_alive "$(cat "$pidfile" 2>/dev/null)" || running=1
+    done
+    if [ -z "$running" ] && ! replica_sql 'SELECT 1' >/dev/null 2>&1; then
+        echo "The cluster is stopped (last started for the database '$DB'; logs in $STATE)."
+        return 0
+    fi
     echo
     echo "Community Credit cluster, database '$DB' (state: $STATE)"
     printf '  Primary        %s:%s  PostgreSQL %s/%s  wal_level %s\n' "$PGHOST" "$PGPORT" \
