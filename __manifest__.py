@@ -22,6 +22,7 @@
         "data/credit_index_data.xml",
         "data/credit_budget_data.xml",
         "data/credit_notice_data.xml",
+        "data/ir_config_parameter_data.xml",
         "views/credit_place_views.xml",
         "views/credit_household_views.xml",
         "views/credit_subject_role_views.xml",

@@ -1,6 +1,10 @@
+import logging
+import time
 from contextlib import contextmanager
 
-from odoo import http
+import psycopg2
+
+from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 from odoo.service.model import (
@@ -11,6 +15,8 @@ from odoo.service.model import (
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_repair import format_hours
+
+_logger = logging.getLogger(__name__)
 
 PG_INT_MAX = 2**31 - 1
 # the converter of record ids in routes: other numbers find no page (a negative id
@@ -68,6 +74,59 @@ def busy_on_last_try(message):
         raise UserError(message) from exc
 
 
+# Reads on the replica (docs/deployment.md). The portal's pages that only read
+# are routed with readonly=read_on_replica: Odoo 18 serves them on a read-only
+# cursor, on the replica when Odoo runs with --db_replica_host (without one, on
+# the primary as before). A replica applies the primary's changes a little
+# late: after a change of their own, a user's next pages read on the primary
+# for READ_AFTER_WRITE_PARAM seconds, so that they show it.
+READ_AFTER_WRITE_PARAM = "community_credit.replica_read_after_write"
+READ_AFTER_WRITE_DEFAULT = 60
+WROTE_AT = "credit_wrote_at"
+
+
+def credit_wrote():
+    """Mark the session: this user just changed something (a claim, an
+    objection, a sign-up...). Called by a route once the change is made."""
+    request.session[WROTE_AT] = time.time()
+
+
+def read_after_write_seconds(env):
+    """How long after a change the user's pages read on the primary: the
+    system parameter READ_AFTER_WRITE_PARAM in seconds (0: never)."""
+    value = (
+        env["ir.config_parameter"]
+        .sudo()
+        .get_param(READ_AFTER_WRITE_PARAM, READ_AFTER_WRITE_DEFAULT)
+    )
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        _logger.warning("%s is not a number of seconds: %r", READ_AFTER_WRITE_PARAM, value)
+        return READ_AFTER_WRITE_DEFAULT
+
+
+def read_on_replica(controller):
+    """`readonly` of a page that only reads: True (a read-only cursor, the
+    replica's) unless the session changed something in the last
+    READ_AFTER_WRITE_PARAM seconds; then False, the primary, which has the
+    change. Odoo calls it before the request has a cursor of its own: the
+    parameter is read (from Odoo's cache, mostly) on a cursor of its own, only
+    for a session that has changed something."""
+    wrote_at = request.session.get(WROTE_AT)
+    if not wrote_at:
+        return True
+    try:
+        with request.registry.cursor(readonly=True) as cr:
+            seconds = read_after_write_seconds(api.Environment(cr, SUPERUSER_ID, {}))
+    except psycopg2.Error:
+        return False  # the primary then; the parameter will be read next time
+    if time.time() - wrote_at < seconds:
+        return False
+    del request.session[WROTE_AT]  # the next pages need not look again
+    return True
+
+
 def is_credit_merchant(user):
     """True when `user` speaks for a merchant: their shop (their contact's
     company) has the merchant role, or donates rewards, so that residents hand
@@ -100,7 +159,14 @@ class CreditMerchantPortal(CustomerPortal):
             )
         )
 
-    @http.route("/my/credit/vouchers", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/vouchers",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_merchant_vouchers(self, **kwargs):
         values = self._prepare_portal_layout_values()
         values.update(vouchers=self._credit_merchant_vouchers(), page_name="credit_vouchers")
@@ -117,6 +183,7 @@ class CreditMerchantPortal(CustomerPortal):
         except UserError as exc:  # AccessError is a UserError: a clear message, no traceback
             values["error"] = exc.args[0]
         else:
+            credit_wrote()
             values["message"] = request.env._(
                 "Hand over %(reward)s to %(resident)s.",
                 reward=voucher.sudo().product_tmpl_id.name,
@@ -147,7 +214,14 @@ class CreditCommitmentPortal(CustomerPortal):
         values.update(extra)
         return values
 
-    @http.route("/my/credit/commitments", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/commitments",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_commitments(self, **kwargs):
         return request.render(
             "community_credit.portal_my_commitments", self._credit_commitment_values()
@@ -159,6 +233,7 @@ class CreditCommitmentPortal(CustomerPortal):
         auth="user",
         methods=["GET"],
         website=True,
+        readonly=read_on_replica,
     )
     def credit_commitment(self, commitment_id, access_token=None, report_type=None, **kwargs):
         try:
@@ -184,6 +259,7 @@ class CreditCommitmentPortal(CustomerPortal):
         auth="user",
         methods=["GET"],
         website=True,
+        readonly=read_on_replica,
     )
     def credit_commitment_read(self, template_id, **kwargs):
         values = self._credit_commitment_values()
@@ -217,22 +293,55 @@ class CreditCommitmentPortal(CustomerPortal):
                 "community_credit.portal_my_commitments",
                 self._credit_commitment_values(error=message),
             )
+        credit_wrote()
         return request.redirect(f"/my/credit/commitments/{commitment.id}?signed=1")
 
 
 class CreditBoardPortal(CustomerPortal):
     """The published boards of the resident's place, and their own passbook."""
 
-    @http.route("/my/credit/boards", type="http", auth="user", methods=["GET"], website=True)
+    @staticmethod
+    def _credit_log_board_views(boards):
+        """Who viewed the boards, written on the primary. The page reads on a
+        read-only cursor (the replica's); the log takes a read/write cursor of
+        its own, committed at once, as Odoo logs a session's device
+        (res.device.log). Without a replica the page's cursor writes it."""
+        ip = request.httprequest.remote_addr
+        env = request.env
+        if not env.cr.readonly:
+            env["credit.board.view"]._log(boards, "portal", ip=ip)
+            return
+        # the read-only transaction ends first (a test cursor opens a read/write
+        # one only then); the page's reads go on in a new one
+        env.cr.rollback()
+        with env.registry.cursor() as cr:
+            rw_env = env(cr=cr)
+            rw_env["credit.board.view"]._log(boards.with_env(rw_env), "portal", ip=ip)
+
+    @http.route(
+        "/my/credit/boards",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_boards(self, **kwargs):
         values = self._prepare_portal_layout_values()
         # record rules: published boards of the places the resident lives in
         boards = request.env["credit.board"]._portal_boards(limit=24)
-        request.env["credit.board.view"]._log(boards, "portal", ip=request.httprequest.remote_addr)
+        self._credit_log_board_views(boards)
         values.update(page_name="credit_boards", boards=boards)
         return request.render("community_credit.portal_my_boards", values)
 
-    @http.route("/my/credit/passbook", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/passbook",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_passbook(self, report_type="pdf", **kwargs):
         partner = request.env.user.partner_id
         return self._show_report(
@@ -279,7 +388,14 @@ class CreditHomePortal(CustomerPortal):
         values.update(extra)
         return values
 
-    @http.route("/my/credit", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_home(self, **kwargs):
         return request.render("community_credit.portal_my_credit", self._credit_home_values())
 
@@ -296,6 +412,7 @@ class CreditHomePortal(CustomerPortal):
         except UserError as exc:  # AccessError too: a clear message, no traceback
             values = self._credit_home_values(error=exc.args[0])
         else:
+            credit_wrote()
             hours = format_hours(repair.hours_required)
             message = request.env._(
                 "Thank you. Do %(hours)s hours of volunteer service by %(deadline)s and "

@@ -14,7 +14,14 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.credit_claim import MAX_PORTAL_FILES
 from ..models.utils import MAX_EVIDENCE_BYTES
-from .portal import RECORD_ID, busy_on_last_try, clean_text, record_id
+from .portal import (
+    RECORD_ID,
+    busy_on_last_try,
+    clean_text,
+    credit_wrote,
+    read_on_replica,
+    record_id,
+)
 
 # A phone photo (4000 x 3000, 5-8 MB) is made smaller in the browser before it is
 # sent (static/src/js/credit_photo_resize.js); without JavaScript it arrives
@@ -119,7 +126,14 @@ class CreditResidentPortal(CustomerPortal):
         values.update(extra)
         return values
 
-    @http.route("/my/credit/declare", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/declare",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_declare(self, rule_id=None, **kwargs):
         values = self._declare_values()
         if rule_id:
@@ -143,6 +157,7 @@ class CreditResidentPortal(CustomerPortal):
             values = self._declare_values(error=_error_text(exc))
             values["form"] = form
             return request.render("community_credit.portal_credit_declare", values)
+        credit_wrote()
         return request.redirect(f"/my/credit/claims/{claim.id}?submitted=1")
 
     # -------------------------------------------------------------- claims
@@ -154,7 +169,14 @@ class CreditResidentPortal(CustomerPortal):
             ("partner_ids", "in", user.partner_id.ids),
         ]
 
-    @http.route("/my/credit/claims", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/claims",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_claims(self, **kwargs):
         claims = request.env["credit.claim"].search(
             self._my_claims_domain(), order="id desc", limit=50
@@ -175,6 +197,7 @@ class CreditResidentPortal(CustomerPortal):
         auth="user",
         methods=["GET"],
         website=True,
+        readonly=read_on_replica,
     )
     def credit_claim(self, claim_id, **kwargs):
         claim = self._my_claim(claim_id)
@@ -214,6 +237,7 @@ class CreditResidentPortal(CustomerPortal):
                 "community_credit.portal_credit_claim",
                 self._claim_values(claim, error=_error_text(exc)),
             )
+        credit_wrote()
         return request.redirect(f"/my/credit/claims/{claim.id}?submitted=1")
 
     # -------------------------------------------------------- publications
@@ -243,7 +267,14 @@ class CreditResidentPortal(CustomerPortal):
             **extra,
         )
 
-    @http.route("/my/credit/publications", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/publications",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_publications(self, **kwargs):
         return request.render(
             "community_credit.portal_credit_publications", self._publication_values()
@@ -269,6 +300,7 @@ class CreditResidentPortal(CustomerPortal):
                 error=_error_text(exc), reason=reason, error_claim_id=claim_id
             )
             return request.render("community_credit.portal_credit_publications", values)
+        credit_wrote()
         values = self._publication_values(
             message=request.env._(
                 "Thank you: the council will look into your objection and answer you."
@@ -314,7 +346,14 @@ class CreditResidentPortal(CustomerPortal):
             **extra,
         )
 
-    @http.route("/my/credit/notices", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/notices",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_notices(self, **kwargs):
         return request.render("community_credit.portal_credit_notices", self._notice_values())
 
@@ -338,6 +377,7 @@ class CreditResidentPortal(CustomerPortal):
                 error=_error_text(exc), reason=reason, error_notice_id=notice_id
             )
             return request.render("community_credit.portal_credit_notices", values)
+        credit_wrote()
         values = self._notice_values(
             message=request.env._(
                 "Thank you: the council will look into your appeal and tell you its decision."
@@ -351,6 +391,7 @@ class CreditResidentPortal(CustomerPortal):
         auth="user",
         methods=["GET"],
         website=True,
+        readonly=read_on_replica,
     )
     def credit_notice_evidence(self, notice_id, attachment_id, **kwargs):
         notice = request.env["credit.notice"].search(
@@ -398,7 +439,14 @@ class CreditResidentPortal(CustomerPortal):
             **extra,
         )
 
-    @http.route("/my/credit/events", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/events",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_events(self, **kwargs):
         values = self._event_values()
         if kwargs.get("registered"):
@@ -427,6 +475,7 @@ class CreditResidentPortal(CustomerPortal):
                 "community_credit.portal_credit_events",
                 self._event_values(error=_error_text(exc)),
             )
+        credit_wrote()
         return request.redirect("/my/credit/events?registered=1")
 
     @http.route(
@@ -444,6 +493,7 @@ class CreditResidentPortal(CustomerPortal):
                 "community_credit.portal_credit_events",
                 self._event_values(error=_error_text(exc)),
             )
+        credit_wrote()
         return request.redirect("/my/credit/events?cancelled=1")
 
     # ------------------------------------------------------------- rewards
@@ -458,7 +508,14 @@ class CreditResidentPortal(CustomerPortal):
             **extra,
         )
 
-    @http.route("/my/credit/rewards", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(
+        "/my/credit/rewards",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        website=True,
+        readonly=read_on_replica,
+    )
     def credit_rewards(self, **kwargs):
         return request.render("community_credit.portal_credit_rewards", self._reward_values())
 
@@ -481,6 +538,7 @@ class CreditResidentPortal(CustomerPortal):
                 "community_credit.portal_credit_rewards",
                 self._reward_values(error=_error_text(exc)),
             )
+        credit_wrote()
         return request.redirect(f"/my/credit/rewards/vouchers/{voucher.id}?redeemed=1")
 
     @http.route(
@@ -489,6 +547,7 @@ class CreditResidentPortal(CustomerPortal):
         auth="user",
         methods=["GET"],
         website=True,
+        readonly=read_on_replica,
     )
     def credit_voucher(self, voucher_id, **kwargs):
         # record rules: only the resident's own voucher is found
