@@ -41,3 +41,4 @@ from . import test_backend_views
 from . import test_portal_home
 from . import test_demo_data
 from . import test_shared_batches
+from . import test_replica_reads
