@@ -122,12 +122,9 @@ class CreditCommitmentObligation(models.Model):
             )
         if self.kind == "no_deduction":
             return self.env._(
-                "Broken by any deduction in the period, whatever it is for, even a "
-                "single point."
+                "Broken by any deduction in the period, whatever it is for, even a single point."
             )
-        return self.env._(
-            "Checked by your grid worker or the council when the period ends."
-        )
+        return self.env._("Checked by your grid worker or the council when the period ends.")
 
     def _check_template_unsigned(self):
         # sudo: every signature counts, also of subjects the user may not see

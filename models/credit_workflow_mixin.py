@@ -154,9 +154,7 @@ class CreditWorkflowMixin(models.AbstractModel):
         for vals in vals_list:
             if not isinstance(vals, CheckedVals):
                 self._credit_check_user_fields(vals, creating=True)
-        return super(CreditWorkflowMixin, self._credit_without_forged_defaults()).create(
-            vals_list
-        )
+        return super(CreditWorkflowMixin, self._credit_without_forged_defaults()).create(vals_list)
 
     def write(self, vals):
         if not isinstance(vals, CheckedVals):

@@ -35,9 +35,7 @@ class TestClaimPublication(ClaimCase):
 
     def test_objection_upheld_means_no_points(self):
         claim = self.published()
-        objection = claim.with_user(self.user_resident_a2)._object(
-            "He was not there that day"
-        )
+        objection = claim.with_user(self.user_resident_a2)._object("He was not there that day")
         self.assertEqual(objection.state, "open")
         self.assertEqual(objection.objector_id, self.res_a2)
         # the council secretary is asked to investigate

@@ -101,15 +101,23 @@ def forged_value(env, field, current, default=None):
         ]
         return values[0] if values else None
     if kind == "many2one":
-        other = env[field.comodel_name].sudo().with_context(active_test=False).search(
-            [("id", "not in", [current.id if current else 0, default or 0])],
-            limit=1,
-            order="id desc",
+        other = (
+            env[field.comodel_name]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [("id", "not in", [current.id if current else 0, default or 0])],
+                limit=1,
+                order="id desc",
+            )
         )
         return other.id or None
     if kind in ("one2many", "many2many"):
-        other = env[field.comodel_name].sudo().with_context(active_test=False).search(
-            [("id", "not in", current.ids if current else [])], limit=1, order="id desc"
+        other = (
+            env[field.comodel_name]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("id", "not in", current.ids if current else [])], limit=1, order="id desc")
         )
         return [Command.set(other.ids)] if other else [Command.clear()]
     if kind == "binary":
@@ -221,8 +229,7 @@ class TestTrustSurface(TransactionCase):
                     base_defined = any(
                         name in vars(k)
                         for k in cls.mro()
-                        if not k.__module__.startswith(f"odoo.addons.{ADDON}.")
-                        and k is not klass
+                        if not k.__module__.startswith(f"odoo.addons.{ADDON}.") and k is not klass
                     )
                     if not base_defined:
                         public.add(name)
