@@ -195,8 +195,8 @@ class TestReplicaReads(PortalCase):
         self.assertNotIn(WROTE_AT, self.session_of_test(), "forgotten once past")
 
     def test_every_change_reads_on_the_primary_next(self):
-        """Each of the resident's changes marks the session: the page that shows
-        it runs on the primary."""
+        """Each of the resident's changes on the portal marks the session: the
+        page that shows it runs on the primary."""
         today = fields.Date.to_string(fields.Date.today())
         registration = (
             self.env["event.event"]
@@ -211,12 +211,14 @@ class TestReplicaReads(PortalCase):
             [("p.png", base64.b64encode(PNG))],
         )
         sent_back.with_user(self.user_reviewer).action_send_back("A clearer photo, please.")
+        self.community.write({"repair_enabled": True, "repair_hours": 4, "repair_days": 90})
         changes = [
             ("/my/credit/declare", {"rule_id": self.rule_clean.id, "date": today,
                                     "description": "Swept"}, "/my/credit/claims"),
             (f"/my/credit/claims/{sent_back.id}/resubmit", {}, f"/my/credit/claims/{sent_back.id}"),
             (f"/my/credit/publications/{self.published.id}/object",
              {"reason": "He was away that day."}, "/my/credit/publications"),
+            (f"/my/credit/repair/{self.fight.id}", {}, "/my/credit"),
             (f"/my/credit/notices/{self.notice.id}/appeal",
              {"reason": "It was 王五, not me."}, "/my/credit/notices"),
             (f"/my/credit/events/registration/{registration.id}/cancel", {}, "/my/credit/events"),
@@ -246,6 +248,7 @@ class TestReplicaReads(PortalCase):
         self.assertEqual(sent_back.state, "review")
         self.assertTrue(self.published.objection_ids)
         self.assertTrue(self.notice.appeal_ids)
+        self.assertTrue(self.env["credit.repair"].search([("ledger_line_id", "=", self.fight.id)]))
 
         # the merchant's hand-over: their list of hand-overs runs on the primary next
         self.authenticate("ro_merchant", "ro_merchant")
