@@ -147,6 +147,9 @@ start_replica() {
         # the primary keeps the rows a query on the replica still reads, instead
         # of the replica cancelling that query ("conflict with recovery")
         echo "hot_standby_feedback = on"
+        # a fresh copy is fsynced file by file at first start, longer than pg_ctl
+        # waits on a busy disk; one syncfs per file system is enough
+        echo "recovery_init_sync_method = syncfs"
         for setting in max_connections max_worker_processes max_wal_senders \
             max_prepared_transactions max_locks_per_transaction; do
             echo "$setting = $(primary_sql "SHOW $setting")"
@@ -162,7 +165,7 @@ start_replica() {
     find "$data" -mindepth 1 -delete
     runuser -u postgres -- pg_basebackup -h "$PGHOST" -p "$PGPORT" -U postgres -D "$data" \
         -R -X stream -C -S "$SLOT" -c fast
-    pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" replica start
+    pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" replica start -- -t 300
     local i
     for i in $(seq 60); do
         [ "$(replica_sql 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ] \
