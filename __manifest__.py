@@ -4,7 +4,7 @@
     "summary": "Community credit points (积分制 / 信用积分 / 道德积分银行): "
     "rules, an append-only points ledger, claims with review and publication, "
     "places, households and levels",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Services/Community Credit",
     "author": "Community Credit contributors",
     "website": "https://github.com/community-credit/community_credit",
