@@ -1,4 +1,5 @@
 import os
+import re
 
 import polib
 
@@ -16,10 +17,15 @@ class TestChineseTranslation(TransactionCase):
         po = polib.pofile(path)
         translated = {entry.msgid for entry in po if entry.msgstr.strip() and not entry.obsolete}
         reader = TranslationModuleReader(self.env.cr, ["community_credit"])
+        # the demo's records (templates, rewards, teams: data files since 18.0.1.4.0)
+        # are written in Chinese: a term with Chinese and no Latin letter reads in
+        # Chinese already and is not a term of the interface to translate
         terms = {
             src
             for module, _type, _name, _res_id, src, _comments, _value in reader
-            if module == "community_credit" and src
+            if module == "community_credit"
+            and src
+            and not (re.search(r"[\u4e00-\u9fff]", src) and not re.search(r"[A-Za-z]", src))
         }
         missing = sorted(terms - translated)
         self.assertFalse(
