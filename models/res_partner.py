@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
@@ -16,10 +18,23 @@ SUBJECT_FIELDS = ("credit_place_id", "credit_household_id", "credit_role_ids",
 # stored values derived by the server, never given by hand
 SYSTEM_FIELDS = ("credit_is_subject", "credit_community_id")
 
-# Given in the context by the contact merge (wizards/base_partner_merge_automatic_wizard.py)
-# only: no value a client sends is this object. With it, unlink() archives the contacts
-# that this addon's records still refer to (ledger lines, balances) instead of deleting them.
-CREDIT_MERGE_KEEP = object()
+# Transactions in which the contact merge (wizards/base_partner_merge_automatic_wizard.py)
+# is running: there unlink() archives the contacts that this addon's records still refer
+# to (ledger lines, balances) instead of deleting them. Server state, set by the merge's
+# own code around Odoo's merge: nothing a client sends (context, arguments) reaches it.
+_MERGING = set()
+
+
+@contextmanager
+def merging(env):
+    """Within this block, contacts unlinked in env's transaction that this addon's
+    records refer to are archived instead (the contact merge)."""
+    key = id(env.transaction)
+    _MERGING.add(key)
+    try:
+        yield
+    finally:
+        _MERGING.discard(key)
 
 
 class ResPartner(models.Model):
@@ -302,7 +317,7 @@ class ResPartner(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if self.env.context.get("credit_merge_keep") is CREDIT_MERGE_KEEP:
+        if id(self.env.transaction) in _MERGING:
             kept = self.env["base.partner.merge.automatic.wizard"]._credit_kept(self)
             kept.action_archive()
             return super(ResPartner, self - kept).unlink()

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_datetime, mute_logger
 
-from ..models.res_partner import CREDIT_MERGE_KEEP
+from ..models.res_partner import merging
 
 _logger = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class MergePartnerAutomatic(models.TransientModel):
         names = {source.id: source.display_name for source in src_partners}
         moved = self._credit_move_points(src_partners, dst_partner)
         # res.partner.unlink archives the sources the ledger still refers to
-        merge = self.with_context(credit_merge_keep=CREDIT_MERGE_KEEP)
-        result = super(MergePartnerAutomatic, merge)._merge(partner_ids, dst_partner, extra_checks)
+        with merging(self.env):
+            result = super()._merge(partner_ids, dst_partner, extra_checks)
         # roles moved by SQL: whether each side is still a subject is computed again
         self.env.add_to_compute(
             self.env["res.partner"]._fields["credit_is_subject"],
